@@ -1,0 +1,230 @@
+"""Pixel-intensity statistics over many samples, streamed in fixed-size chunks.
+
+Memory is bounded by the chunk, never by the number of samples: every statistic is either a
+sum (merged across chunks in float64) or a count (exact integers).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .generator import IMAGE_PIXELS, IMAGE_SIDE, LATENT_DIM, Generator
+from .latents import sample_latents
+from .limits import MAX_STATS_SAMPLES, check_count, check_psi
+
+__all__ = ["PixelStats", "pixel_stats", "image_stats", "DEFAULT_CHUNK", "DEFAULT_BINS", "INK_THRESHOLD"]
+
+DEFAULT_CHUNK = 1024   # 1024 x 784 float32 = 3.2 MB per buffer; see benchmarks/generate_and_stats.py
+DEFAULT_BINS = 64      # a power of two, so binning x * bins is exact in float32
+INK_THRESHOLD = 0.5    # a pixel darker than mid-grey counts as ink
+
+
+@dataclass(frozen=True, eq=False)
+class PixelStats:
+    """Statistics of ``count`` images of 28 x 28 pixels in [0, 1].
+
+    Attributes
+    ----------
+    count : int
+    mean, std, min, max : ndarray, shape (28, 28)
+        Per-pixel moments (std is the population std, ddof = 0) and extremes.
+    pixel_hist : ndarray, shape (28, 28, bins), int64
+        For each pixel, how many images put it in each intensity bin.
+    hist_edges : ndarray, shape (bins + 1,)
+        Bin edges, evenly spaced over [0, 1]; the last bin includes 1.
+    ink_counts : ndarray, shape (785,), int64
+        ink_counts[k] is how many images have exactly k ink pixels (value < ``ink_threshold``).
+    ink_threshold : float
+    """
+
+    count: int
+    mean: np.ndarray
+    std: np.ndarray
+    min: np.ndarray
+    max: np.ndarray
+    pixel_hist: np.ndarray
+    hist_edges: np.ndarray
+    ink_counts: np.ndarray
+    ink_threshold: float = INK_THRESHOLD
+
+    @property
+    def hist_counts(self) -> np.ndarray:
+        """Global intensity histogram over all pixels of all images, shape (bins,)."""
+        return self.pixel_hist.sum(axis=(0, 1))
+
+    @property
+    def ink_fraction_mean(self) -> float:
+        return float(self._ink_fractions() @ self.ink_counts / max(self.count, 1))
+
+    @property
+    def ink_fraction_std(self) -> float:
+        f = self._ink_fractions()
+        mean = self.ink_fraction_mean
+        return float(np.sqrt(((f - mean) ** 2) @ self.ink_counts / max(self.count, 1)))
+
+    def ink_fraction_quantile(self, q: float) -> float:
+        """The q-quantile of the per-image ink fraction (lower interpolation, exact)."""
+        if self.count == 0:
+            return float("nan")
+        position = np.searchsorted(np.cumsum(self.ink_counts), q * (self.count - 1), side="right")
+        return float(self._ink_fractions()[min(position, IMAGE_PIXELS)])
+
+    def summary(self) -> dict[str, float]:
+        """The headline numbers, for tables and the CLI."""
+        return {
+            "samples": float(self.count),
+            "mean intensity": float(self.mean.mean()),
+            "mean per-pixel std": float(self.std.mean()),
+            "ink fraction mean": self.ink_fraction_mean,
+            "ink fraction std": self.ink_fraction_std,
+            "ink fraction 5%": self.ink_fraction_quantile(0.05),
+            "ink fraction median": self.ink_fraction_quantile(0.5),
+            "ink fraction 95%": self.ink_fraction_quantile(0.95),
+            "share of pure paper (value 1)": float(self.pixel_hist[..., -1].sum()
+                                                   / max(self.count * IMAGE_PIXELS, 1)),
+        }
+
+    def to_npz(self) -> bytes:
+        """All arrays as the bytes of an ``.npz`` file (no pickled objects)."""
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, count=self.count, mean=self.mean, std=self.std, min=self.min,
+                            max=self.max, pixel_hist=self.pixel_hist, hist_edges=self.hist_edges,
+                            hist_counts=self.hist_counts, ink_counts=self.ink_counts,
+                            ink_threshold=self.ink_threshold)
+        return buffer.getvalue()
+
+    def to_csv(self) -> str:
+        """One row per pixel: row, col, mean, std, min, max (row 0 is the top)."""
+        r, c = np.indices((IMAGE_SIDE, IMAGE_SIDE))
+        table = np.column_stack([a.ravel() for a in (r, c, self.mean, self.std, self.min, self.max)])
+        lines = ["row,col,mean,std,min,max"]
+        lines += [f"{int(a)},{int(b)},{m:.6g},{s:.6g},{lo:.6g},{hi:.6g}" for a, b, m, s, lo, hi in table]
+        return "\n".join(lines) + "\n"
+
+    def _ink_fractions(self) -> np.ndarray:
+        return np.arange(IMAGE_PIXELS + 1) / IMAGE_PIXELS
+
+
+class _Accumulator:
+    """Streaming sums for PixelStats; ``update`` takes a (c, 784) float32 chunk."""
+
+    def __init__(self, chunk: int, bins: int, shift: np.ndarray, ink_threshold: float):
+        self.bins = bins
+        self.ink_threshold = ink_threshold
+        self.count = 0
+        # Sums of (x - shift) and its square: shifting by a typical image first keeps the
+        # variance free of cancellation for the near-constant paper pixels.
+        self.shift = shift.astype(np.float32).reshape(IMAGE_PIXELS)
+        self.sum = np.zeros(IMAGE_PIXELS)
+        self.sumsq = np.zeros(IMAGE_PIXELS)
+        self.min = np.full(IMAGE_PIXELS, np.inf, dtype=np.float32)
+        self.max = np.full(IMAGE_PIXELS, -np.inf, dtype=np.float32)
+        self.pixel_hist = np.zeros(IMAGE_PIXELS * bins, dtype=np.int64)
+        self.ink_counts = np.zeros(IMAGE_PIXELS + 1, dtype=np.int64)
+        self._work = np.empty((chunk, IMAGE_PIXELS), dtype=np.float32)
+        self._index = np.empty((chunk, IMAGE_PIXELS), dtype=np.intp)
+        self._ink = np.empty((chunk, IMAGE_PIXELS), dtype=bool)
+        self._pixel_offset = np.arange(IMAGE_PIXELS, dtype=np.intp) * bins
+
+    def update(self, flat: np.ndarray) -> None:
+        c = flat.shape[0]
+        work, index, ink = self._work[:c], self._index[:c], self._ink[:c]
+        np.minimum(self.min, flat.min(axis=0), out=self.min)
+        np.maximum(self.max, flat.max(axis=0), out=self.max)
+        np.less(flat, self.ink_threshold, out=ink)
+        self.ink_counts += np.bincount(np.count_nonzero(ink, axis=1), minlength=IMAGE_PIXELS + 1)
+        # Bin index floor(x * bins), exact because bins is a power of two; x = 1 joins the last bin.
+        np.multiply(flat, self.bins, out=work)
+        np.copyto(index, work, casting="unsafe")
+        np.minimum(index, self.bins - 1, out=index)
+        index += self._pixel_offset
+        self.pixel_hist += np.bincount(index.ravel(), minlength=self.pixel_hist.size)
+        np.subtract(flat, self.shift, out=work)
+        self.sum += work.sum(axis=0, dtype=np.float64)
+        np.multiply(work, work, out=work)
+        self.sumsq += work.sum(axis=0, dtype=np.float64)
+        self.count += c
+
+    def result(self) -> PixelStats:
+        n = max(self.count, 1)
+        centred_mean = self.sum / n
+        variance = np.maximum(self.sumsq / n - centred_mean**2, 0.0)
+        shape = (IMAGE_SIDE, IMAGE_SIDE)
+        nan = np.full(shape, np.nan)
+        empty = self.count == 0
+        return PixelStats(
+            count=self.count,
+            mean=nan if empty else (centred_mean + self.shift).reshape(shape),
+            std=nan if empty else np.sqrt(variance).reshape(shape),
+            min=nan if empty else self.min.reshape(shape).copy(),
+            max=nan if empty else self.max.reshape(shape).copy(),
+            pixel_hist=self.pixel_hist.reshape(*shape, self.bins).copy(),
+            hist_edges=np.linspace(0.0, 1.0, self.bins + 1),
+            ink_counts=self.ink_counts.copy(),
+            ink_threshold=self.ink_threshold,
+        )
+
+
+def pixel_stats(generator: Generator, n: int, rng, psi: float = 1.0, chunk: int = DEFAULT_CHUNK,
+                bins: int = DEFAULT_BINS, progress: Callable[[int, int], None] | None = None,
+                ink_threshold: float = INK_THRESHOLD) -> PixelStats:
+    """Statistics of ``n`` samples, generated and reduced ``chunk`` at a time.
+
+    The samples are exactly ``generator.generate(sample_latents(n, rng, psi))``, so the result
+    does not depend on ``chunk`` beyond float rounding.
+
+    Parameters
+    ----------
+    generator : Generator
+    n : int, at most MAX_STATS_SAMPLES
+    rng : int or numpy.random.Generator
+    psi : float
+        Truncation factor.
+    chunk : int
+        Samples per chunk; the memory used is about 17 x chunk x 784 bytes.
+    bins : int
+        Intensity bins over [0, 1], a power of two from 2 to 1024.
+    progress : callable(done, total), optional
+        Called after each chunk; an exception raised there stops the computation.
+    """
+    n = check_count("n", n, maximum=MAX_STATS_SAMPLES)
+    psi = check_psi(psi)
+    chunk = check_count("chunk", chunk, minimum=1, maximum=65_536)
+    bins = check_count("bins", bins, minimum=2, maximum=1024)
+    if bins & (bins - 1):
+        raise ValueError(f"bins must be a power of two (for exact binning in float32), found {bins}")
+    rng = np.random.default_rng(rng)
+    chunk = min(chunk, max(n, 1))
+    shift = generator.generate(np.zeros((1, LATENT_DIM)))[0]
+    acc = _Accumulator(chunk, bins, shift, ink_threshold)
+    images = np.empty((chunk, IMAGE_SIDE, IMAGE_SIDE), dtype=np.float32)
+    hidden = np.empty((chunk, 128), dtype=np.float32)
+    done = 0
+    while done < n:
+        c = min(chunk, n - done)
+        z = sample_latents(c, rng, psi)
+        generator.generate(z, out=images[:c], hidden=hidden[:c])
+        acc.update(images[:c].reshape(c, IMAGE_PIXELS))
+        done += c
+        if progress is not None:
+            progress(done, n)
+    return acc.result()
+
+
+def image_stats(images: np.ndarray, bins: int = DEFAULT_BINS, chunk: int = DEFAULT_CHUNK,
+                ink_threshold: float = INK_THRESHOLD) -> PixelStats:
+    """The same statistics for given images, for example real eights.
+
+    images : ndarray, shape (n, 28, 28), values in [0, 1] with 1 = paper.
+    """
+    flat = np.asarray(images, dtype=np.float32).reshape(-1, IMAGE_PIXELS)
+    chunk = max(1, min(chunk, len(flat)))
+    shift = flat.mean(axis=0) if len(flat) else np.ones(IMAGE_PIXELS, dtype=np.float32)
+    acc = _Accumulator(chunk, bins, shift, ink_threshold)
+    for start in range(0, len(flat), chunk):
+        acc.update(np.ascontiguousarray(flat[start:start + chunk]))
+    return acc.result()

@@ -1,0 +1,88 @@
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import gan8
+from conftest import REFERENCE_GRID, ROOT
+from gan8.cli import main
+
+
+def test_grid(tmp_path, weights_file, generator, capsys):
+    out = tmp_path / "g.png"
+    assert main(["grid", "--weights", str(weights_file), "--rows", "3", "--cols", "4",
+                 "--scale", "2", "--seed", "5", "--out", str(out)]) == 0
+    picture = np.asarray(Image.open(out))
+    assert picture.shape == (2 * (3 * 28 + 4 * 2), 2 * (4 * 28 + 5 * 2))
+    expected = gan8.to_png(gan8.tile(generator.generate(gan8.sample_latents(12, 5)), 3, 4), 2)
+    np.testing.assert_array_equal(picture, np.asarray(Image.open(io.BytesIO(expected))))
+    assert generator.fingerprint in capsys.readouterr().out
+
+
+def test_grid_reference_defaults(tmp_path, reference_weights):
+    out = tmp_path / "g.png"
+    assert main(["grid", "--weights", str(reference_weights), "--out", str(out)]) == 0
+    picture = np.asarray(Image.open(out))
+    assert picture.shape == (604, 604)
+    # black ink on white paper with grey gaps, like the reference picture (other latents, so
+    # compare the look: gap colour and the shares of paper, ink and grey)
+    reference = np.asarray(Image.open(REFERENCE_GRID).convert("L"))
+    assert picture[0, 0] == reference[0, 0] == round(0.75 * 255)
+    for low, high in [(0, 50), (50, 200), (200, 256)]:
+        share = ((picture >= low) & (picture < high)).mean()
+        assert share == pytest.approx(((reference >= low) & (reference < high)).mean(), abs=0.03)
+
+
+def test_sample(tmp_path, weights_file, generator):
+    out, lat = tmp_path / "s.npy", tmp_path / "z.npy"
+    assert main(["sample", "--weights", str(weights_file), "--n", "7", "--seed", "2",
+                 "--psi", "0.7", "--out", str(out), "--latents-out", str(lat)]) == 0
+    samples, z = np.load(out), np.load(lat)
+    assert samples.shape == (7, 28, 28) and samples.dtype == np.float32
+    np.testing.assert_array_equal(z, gan8.sample_latents(7, 2, 0.7))
+    np.testing.assert_array_equal(samples, generator.generate(z))
+
+
+def test_stats(tmp_path, weights_file, generator, capsys):
+    out = tmp_path / "s.npz"
+    assert main(["stats", "--weights", str(weights_file), "--n", "500", "--seed", "1", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "ink fraction mean" in text and "500" in text
+    with np.load(out) as data:
+        expected = gan8.pixel_stats(generator, 500, 1)
+        np.testing.assert_allclose(data["mean"], expected.mean)
+
+
+def test_info(weights_file, generator, capsys):
+    assert main(["info", "--weights", str(weights_file)]) == 0
+    text = capsys.readouterr().out
+    assert "128 x 10" in text and "784 x 128" in text and f"{generator.n_params:,}" in text
+    assert generator.fingerprint in text and "random test weights" in text
+
+
+@pytest.mark.parametrize("args,words", [
+    (["grid", "--rows", "0"], "--rows must be at least 1"),
+    (["grid", "--rows", "1000"], "at most 32"),
+    (["sample", "--n", "100000000"], "at most"),
+    (["stats", "--psi", "nan"], "psi"),
+])
+def test_absurd_parameters_exit_with_one_line(tmp_path, weights_file, capsys, args, words):
+    assert main([*args, "--weights", str(weights_file)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert words in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["grid", "sample", "stats", "info"])
+def test_bad_file_exits_nonzero_with_one_line_no_traceback(tmp_path, command):
+    bad = tmp_path / "bad.mat"
+    bad.write_bytes(b"MATLAB 5.0 MAT-file" + bytes(50))
+    result = subprocess.run([sys.executable, "-m", "gan8", command, "--weights", str(bad)],
+                            capture_output=True, text=True, cwd=tmp_path,
+                            env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert str(bad) in lines[0] and "MAT file" in lines[0]
