@@ -158,10 +158,10 @@ def grid_controls() -> dict:
     with c3:
         style = st.selectbox("Ink", list(STYLE_LABELS), format_func=STYLE_LABELS.get, key="grid_style",
                              persist_state="page")
-        side = max(rows, cols) * 30 + 2
-        max_scale = max(1, min(8, MAX_GRID_PIXELS // side))
-        scale = st.slider("Display size (pixels per pixel)", 1, max_scale, min(2, max_scale), key="grid_scale",
-                          persist_state="page")
+        scale = st.slider("Display size (pixels per pixel)", 1, 8, 2, key="grid_scale", persist_state="page",
+                          help=f"Large grids are capped at {MAX_GRID_PIXELS} pixels a side")
+        # keep the picture (and its memory) bounded: 32 x 32 digits at scale 8 would be 7,700 px a side
+        scale = max(1, min(scale, MAX_GRID_PIXELS // (max(rows, cols) * 30 + 2)))
     return {"rows": rows, "cols": cols, "seed": seed, "psi": psi, "style": style, "scale": scale}
 
 
@@ -257,8 +257,8 @@ def render_statistics(generator: gan8.Generator) -> None:
 
 
 def heatmap(values: np.ndarray, title: str, colorscale: str, zmin=None, zmax=None) -> go.Figure:
-    fig = go.Figure(go.Heatmap(z=values, colorscale=colorscale, zmin=zmin, zmax=zmax,
-                               colorbar=dict(thickness=12), hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>"))
+    fig = go.Figure(go.Heatmap(z=values, colorscale=colorscale, zmin=zmin, zmax=zmax, colorbar=dict(thickness=12),
+                               hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>"))
     fig.update_layout(title=title, height=340, margin=dict(l=10, r=10, t=40, b=10))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
     fig.update_xaxes(constrain="domain")

@@ -16,7 +16,7 @@ import numpy as np
 from scipy.special import expit
 
 __all__ = ["init_generator", "init_discriminator", "generator_forward", "generator_backward",
-           "discriminator_forward", "discriminator_backward", "r1_penalty", "translation_tables",
+           "discriminator_forward", "discriminator_backward", "r1_penalty", "smoothness_penalty", "translation_tables",
            "translate", "translate_backward", "params_to_generator", "generator_to_params"]
 
 Params = dict[str, np.ndarray]
@@ -128,6 +128,26 @@ def r1_penalty(p: Params, cache: DiscriminatorCache, gamma: float) -> tuple[floa
     dq2 = dp1 @ p["V2"]
     zeros = {k: np.zeros_like(p[k]) for k in ("c1", "c2", "c3")}
     return value, {"V1": dg.T @ q1, "V2": dp1.T @ q2, "v3": np.sum(dq2 * cache.s2, axis=0), **zeros}
+
+
+def smoothness_penalty(W2: np.ndarray, weight: float) -> tuple[float, np.ndarray]:
+    """weight * mean over hidden units of the sum of squared differences between neighbouring
+    pixels of the unit's output pattern, and its gradient.
+
+    W2 : (H, 784) column-major patterns. Grainy patterns make salt-and-pepper speckle in every
+    sample; this prior prefers smooth strokes and costs nothing at generation time.
+    """
+    h = W2.shape[0]
+    m = W2.reshape(h, 28, 28)  # (unit, column, row): transposed images, which is fine for a symmetric penalty
+    d0 = np.diff(m, axis=1)
+    d1 = np.diff(m, axis=2)
+    value = weight * float(np.sum(d0 * d0) + np.sum(d1 * d1)) / h
+    grad = np.zeros_like(m)
+    grad[:, 1:, :] += d0
+    grad[:, :-1, :] -= d0
+    grad[:, :, 1:] += d1
+    grad[:, :, :-1] -= d1
+    return value, (2.0 * weight / h) * grad.reshape(h, 784)
 
 
 def translation_tables(max_shift: int) -> np.ndarray:

@@ -37,6 +37,8 @@ class TrainConfig:
     ema_decay: float = 0.999        # the saved generator is this average of the weights
     translate: int = 2              # DiffAugment: random shift of up to this many pixels, real and fake
     bias_clip: float = 1e-5         # mean image clipped to [clip, 1 - clip] before b2 = log((1 - m) / m)
+    smooth: float = 0.0             # weight of a smoothness penalty on each hidden unit's 28 x 28 output pattern
+    paper_mask: bool = False        # pixels no training eight inks stay paper: their A_2 rows are fixed at 0
     log_every: int = 500
 
 
@@ -73,6 +75,11 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
     real = _column_major(np.asarray(images, dtype=np.float32))
     g = nets.init_generator(rng, real.mean(axis=0), config.bias_clip)
     d = nets.init_discriminator(rng, config.d_hidden, config.leak)
+    if config.paper_mask:
+        # Column-major pixels that are pure paper in every training image: the generator cannot ink them.
+        blank = np.all(real >= 1.0, axis=0)
+        g["W2"][:, blank] = 0.0
+        keep = (~blank).astype(np.float32)
     ema = {k: v.astype(np.float64) for k, v in g.items()}
     opt_g = Adam(g, config.lr_g, config.beta1, config.beta2)
     opt_d = Adam(d, config.lr_d, config.beta1, config.beta2)
@@ -102,7 +109,13 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         out, cache = nets.discriminator_forward(d, x_aug, config.leak)
         loss_g = float(np.mean(np.logaddexp(0, -out)))
         _, dx_aug = nets.discriminator_backward(d, cache, -expit(-out) / B, need_params=False)
-        opt_g.step(g, nets.generator_backward(g, cache_g, nets.translate_backward(dx_aug, index)))
+        grads_g = nets.generator_backward(g, cache_g, nets.translate_backward(dx_aug, index))
+        if config.smooth:
+            grads_g["W2"] += nets.smoothness_penalty(g["W2"], config.smooth)[1]
+        if config.paper_mask:
+            grads_g["W2"] *= keep
+            grads_g["b2"] *= keep
+        opt_g.step(g, grads_g)
         decay = min(config.ema_decay, (1 + step) / (10 + step))  # warm-up: early averages forget faster
         for k in ema:
             ema[k] *= decay

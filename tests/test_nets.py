@@ -124,3 +124,16 @@ def test_params_round_trip(generator):
     p = nets.generator_to_params(generator)
     assert nets.params_to_generator(p).fingerprint == generator.fingerprint
     assert isinstance(generator, gan8.Generator)
+
+
+def test_smoothness_penalty_gradient_and_value():
+    rng = np.random.default_rng(3)
+    w2 = rng.standard_normal((4, 784))
+    value, grad = nets.smoothness_penalty(w2, 0.3)
+    image = w2[0].reshape(28, 28)
+    by_hand = sum(np.sum(np.diff(w.reshape(28, 28), axis=a) ** 2) for w in w2 for a in (0, 1))
+    assert value == pytest.approx(0.3 * by_hand / 4)
+    assert image.shape == (28, 28)
+    picks, numeric = _numeric_grad(lambda: nets.smoothness_penalty(w2, 0.3)[0], w2)
+    np.testing.assert_allclose(grad.reshape(-1)[picks], numeric, rtol=1e-5, atol=1e-7)
+    assert nets.smoothness_penalty(np.ones((2, 784)), 1.0)[0] == 0.0

@@ -1,0 +1,31 @@
+"""Helpers shared by the benchmark scripts: weights to time, and medians of repeated timings."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import gan8  # noqa: E402
+
+REFERENCE = ROOT.parent / "shared" / "reference" / "data21.mat"
+
+
+def benchmark_generator() -> gan8.Generator:
+    """The reference data21.mat when it is beside the checkout, else the bundled weights."""
+    return gan8.load_weights(REFERENCE if REFERENCE.is_file() else None)
+
+
+def median_seconds(fn, repeats: int = 7, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

@@ -1,0 +1,86 @@
+"""Throughput of generation and statistics against the original loop, naive numpy and a roofline,
+all measured in this one run (medians of repeated timings; the machines here are noisy).
+
+    python benchmarks/generate_and_stats.py [--n-stats 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from _common import benchmark_generator, median_seconds
+
+import gan8
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=4096, help="batch for the batched paths (default: 4096)")
+    parser.add_argument("--n-stats", type=int, default=1_000_000, help="samples for pixel_stats (default: 1000000)")
+    parser.add_argument("--repeats", type=int, default=7, help="timings per measurement (default: 7)")
+    args = parser.parse_args()
+
+    g = benchmark_generator()
+    A1, B1, A2, B2 = g.A_1, g.B_1.reshape(-1, 1), g.A_2, g.B_2.reshape(-1, 1)
+    z = gan8.sample_latents(args.batch, 0)
+
+    n_loop = 2000
+
+    def original_loop():  # the MATLAB project's per-sample formula, float64
+        out = np.empty((n_loop, 28, 28))
+        for i in range(n_loop):
+            w1 = A1 @ z[i % len(z)].reshape(10, 1) + B1
+            w2 = A2 @ np.maximum(w1, 0) + B2
+            out[i] = (1.0 / (1.0 + np.exp(w2))).reshape(28, 28, order="F")
+        return out
+
+    a1f, b1f = A1.T.astype(np.float32), B1.ravel().astype(np.float32)
+    a2f, b2f = A2.T.astype(np.float32), B2.ravel().astype(np.float32)
+    zf = z.astype(np.float32)
+
+    def naive_numpy():  # batched float32, written the obvious way
+        x = 1.0 / (1.0 + np.exp(np.maximum(zf @ a1f + b1f, 0) @ a2f + b2f))
+        return x.reshape(-1, 28, 28).transpose(0, 2, 1).copy()
+
+    h = np.empty((args.batch, 128), np.float32)
+    o = np.empty((args.batch, 784), np.float32)
+
+    def roofline():  # the two products and one exp, nothing else
+        np.matmul(zf, a1f, out=h)
+        np.matmul(h, a2f, out=o)
+        np.exp(o, out=o)
+
+    out = np.empty((args.batch, 28, 28), np.float32)
+    hidden = np.empty((args.batch, 128), np.float32)
+
+    def gan8_generate():
+        g.generate(z, out=out, hidden=hidden)
+
+    rates = {
+        "original per-sample loop": n_loop / median_seconds(original_loop, repeats=3),
+        "naive batched numpy (float32)": args.batch / median_seconds(naive_numpy, args.repeats),
+        "roofline (2 matmuls + exp)": args.batch / median_seconds(roofline, args.repeats),
+        "gan8 generate": args.batch / median_seconds(gan8_generate, args.repeats),
+    }
+    n = args.n_stats
+    gen_only = median_seconds(lambda: [g.generate(gan8.sample_latents(min(4096, n - i), i), out=out[:min(4096, n - i)],
+                                                  hidden=hidden[:min(4096, n - i)]) for i in range(0, n, 4096)],
+                              repeats=3, warmup=0)
+    stats_time = median_seconds(lambda: gan8.pixel_stats(g, n, 0), repeats=3, warmup=0)
+    rates[f"gan8 pixel_stats (n={n:,})"] = n / stats_time
+
+    print(f"weights {g.fingerprint}; batch {args.batch}; medians of {args.repeats} runs (loop and stats: 3)")
+    for name, rate in rates.items():
+        print(f"  {name:<36} {rate:>12,.0f} samples/s")
+    print("ratios (measured in this run):")
+    ours = rates["gan8 generate"]
+    print(f"  gan8 / roofline                     {ours / rates['roofline (2 matmuls + exp)']:.2f}")
+    print(f"  gan8 / per-sample loop              {ours / rates['original per-sample loop']:.1f}")
+    print(f"  gan8 / naive numpy                  {ours / rates['naive batched numpy (float32)']:.2f}")
+    print(f"  stats time / generation time (n={n:,}) {stats_time / gen_only:.2f}  "
+          f"({stats_time:.2f} s vs {gen_only:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()

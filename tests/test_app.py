@@ -1,0 +1,194 @@
+"""The page, server side, through Streamlit's AppTest."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+from test_weights import BROKEN
+
+import gan8
+from conftest import ROOT, random_weights
+
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture
+def media(monkeypatch):
+    """Every file the page hands to the browser, by media id: (data, mimetype, filename)."""
+    files: dict[str, tuple] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, path_or_data, mimetype, kind, filename=None):
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        files[file_id] = (path_or_data, mimetype, filename)
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    return files
+
+
+@pytest.fixture
+def app(monkeypatch, weights_file):
+    # A known weights file stands in for the bundled one, so that the tests do not depend on it.
+    monkeypatch.setenv("GAN8_WEIGHTS", str(weights_file))
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def _download(at, media, key):
+    button = next(b for b in at.get("download_button") if b.proto.id.endswith(key))
+    file_id = button.proto.url.rsplit("/", 1)[-1].split(".")[0]
+    return media[file_id]
+
+
+def _sidebar_text(at) -> str:
+    return " ".join(m.value for m in at.sidebar.markdown)
+
+
+def _ok(at) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def test_defaults_grid_and_downloads(app, media, generator):
+    at = app.run()
+    _ok(at)
+    assert generator.fingerprint in _sidebar_text(at)
+    assert "102,544" in _sidebar_text(at)
+    png, mime, name = _download(at, media, "download_grid_png")
+    assert (mime, name) == ("image/png", "gan8_grid_seed0_10x10.png")
+    assert Image.open(io.BytesIO(png)).size == (604, 604)
+    npz, mime, name = _download(at, media, "download_grid_npz")
+    assert (mime, name) == ("application/octet-stream", "gan8_grid_seed0_10x10.npz")
+    with np.load(io.BytesIO(npz), allow_pickle=False) as data:
+        np.testing.assert_array_equal(data["latents"], gan8.sample_latents(100, 0))
+        np.testing.assert_array_equal(data["images"], generator.generate(data["latents"]))
+
+
+def test_grid_controls_change_output(app, media, generator):
+    at = app.run()
+    at.slider(key="grid_rows").set_value(3)
+    at.slider(key="grid_cols").set_value(4)
+    at.number_input(key="seed").set_value(7)
+    at.slider(key="grid_scale").set_value(1)
+    at.run()
+    _ok(at)
+    png, _, name = _download(at, media, "download_grid_png")
+    assert name == "gan8_grid_seed7_3x4.png"
+    picture = np.asarray(Image.open(io.BytesIO(png)))
+    assert picture.shape == (3 * 28 + 4 * 2, 4 * 28 + 5 * 2)
+    expected = gan8.to_png(gan8.tile(generator.generate(gan8.sample_latents(12, 7)), 3, 4))
+    np.testing.assert_array_equal(picture, np.asarray(Image.open(io.BytesIO(expected))))
+    at.selectbox(key="grid_style").set_value("mnist")
+    at.run()
+    inverted = np.asarray(Image.open(io.BytesIO(_download(at, media, "download_grid_png")[0])))
+    np.testing.assert_array_equal(inverted, 255 - picture)
+
+
+def test_new_seed_button(app):
+    at = app.run()
+    at.button(key="seed_new").click()
+    at.run()
+    _ok(at)
+    assert at.number_input(key="seed").value != 0
+
+
+def test_seed_and_tab_from_query_string(app, media):
+    app.query_params["seed"] = "42"
+    at = app.run()
+    _ok(at)
+    assert at.number_input(key="seed").value == 42
+    assert _download(at, media, "download_grid_png")[2] == "gan8_grid_seed42_10x10.png"
+
+
+def _open_tab(at, name):
+    at.session_state["tab"] = name
+    return at.run()
+
+
+def test_interpolation_tab(app, media):
+    at = _open_tab(app.run(), "Interpolation")
+    _ok(at)
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(chart["frames"]) == 4 * 12      # 4 keyframes, looping, 12 frames each
+    assert chart["layout"]["updatemenus"][0]["buttons"][0]["args"][1]["frame"]["duration"] == round(1000 / 12)
+    gif, mime, name = _download(at, media, "download_gif")
+    assert (mime, name) == ("image/gif", "gan8_interpolation_slerp_seeds0-1-2-3.gif")
+    assert Image.open(io.BytesIO(gif)).n_frames == 48
+    at.slider(key="interp_steps").set_value(5)
+    at.checkbox(key="interp_loop").set_value(False)
+    at.text_input(key="keys").set_value("3, 9")
+    at.radio(key="interp_method").set_value("linear")
+    at.run()
+    _ok(at)
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(chart["frames"]) == 6
+    assert _download(at, media, "download_gif")[2] == "gan8_interpolation_linear_seeds3-9.gif"
+
+
+@pytest.mark.parametrize("text,message", [("1", "2 to 8"), ("a, b", "whole numbers"),
+                                          ("1,2,3,4,5,6,7,8,9", "2 to 8")])
+def test_interpolation_bad_seeds_show_error(app, text, message):
+    at = _open_tab(app.run(), "Interpolation")
+    at.text_input(key="keys").set_value(text)
+    at.run()
+    _ok(at)
+    assert any(message in e.value for e in at.error)
+
+
+def test_statistics_tab(app, media, generator):
+    at = app.run()
+    at.session_state["tab"] = "Statistics"
+    at.run()
+    at.number_input(key="stats_n").set_value(1000)
+    at.run()
+    _ok(at)
+    expected = gan8.pixel_stats(generator, 1000, 0)
+    table = at.table[0].value
+    assert f"{expected.ink_fraction_mean:.4f}" in table["value"].tolist()
+    npz, mime, name = _download(at, media, "download_stats_npz")
+    assert (mime, name) == ("application/octet-stream", "gan8_stats_n1000_seed0.npz")
+    with np.load(io.BytesIO(npz)) as data:
+        np.testing.assert_allclose(data["mean"], expected.mean)
+    csv, mime, name = _download(at, media, "download_stats_csv")
+    assert (mime, name) == ("text/csv", "gan8_stats_n1000_seed0.csv")
+    at.slider(key="stats_psi").set_value(0.5)
+    at.run()
+    _ok(at)
+    assert at.table[0].value["value"].tolist() != table["value"].tolist()
+
+
+def test_upload_switches_generator(app, tmp_path):
+    at = app.run()
+    other = gan8.Generator(**random_weights(7))
+    path = tmp_path / "other.mat"
+    gan8.save_weights(path, other)
+    at.sidebar.file_uploader[0].set_value(("other.mat", path.read_bytes(), "application/octet-stream"))
+    at.run()
+    _ok(at)
+    assert other.fingerprint in _sidebar_text(at)
+    assert not at.sidebar.error
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_bad_upload_shows_error_and_keeps_generator(app, weights, generator, case):
+    make, words = BROKEN[case]
+    at = app.run()
+    at.sidebar.file_uploader[0].set_value(("broken.mat", make(weights), "application/octet-stream"))
+    at.run()
+    _ok(at)
+    message = " ".join(e.value for e in at.sidebar.error)
+    assert "broken.mat" in message and all(w in message for w in words)
+    assert generator.fingerprint in _sidebar_text(at)
+    assert at.get("download_button")   # the grid still renders on the previous weights
+
+
+def test_missing_env_weights_shows_error_not_traceback(monkeypatch, tmp_path):
+    monkeypatch.setenv("GAN8_WEIGHTS", str(tmp_path / "nope.mat"))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    _ok(at)
+    assert any("cannot read" in e.value for e in at.sidebar.error)
