@@ -162,6 +162,8 @@ def _parse_matrix_header(body: bytes, endian: str) -> VariableHeader:
     if any(d < 0 for d in dims):
         raise MatFormatError(f"a matrix header declares negative dimensions {dims}")
     mclass = _CLASS_NAMES.get(flag_word & 0xFF, f"unknown class {flag_word & 0xFF}")
+    if mclass in ("double", "single") or "int" in mclass or mclass == "char":
+        _check_data_elements(body, pos, endian)
     return VariableHeader(
         name=name_raw.decode("latin-1"),
         mclass=mclass,
@@ -169,6 +171,22 @@ def _parse_matrix_header(body: bytes, endian: str) -> VariableHeader:
         is_complex=bool(flag_word & _FLAG_COMPLEX),
         is_logical=bool(flag_word & _FLAG_LOGICAL),
     )
+
+
+def _check_data_elements(body: bytes, pos: int, endian: str) -> None:
+    """Every data subelement after the header must fit in the matrix element: scipy allocates
+    what a subelement declares before it finds the bytes missing."""
+    while pos < len(body):
+        if len(body) - pos < 8:
+            raise MatFormatError("a matrix element is truncated inside its data")
+        word, nbytes = struct.unpack(endian + "II", body[pos:pos + 8])
+        if word >> 16:  # small data element: at most 4 bytes, inside these 8
+            pos += 8
+            continue
+        if nbytes > len(body) - pos - 8:
+            raise MatFormatError(f"a matrix element is damaged: its data declares {nbytes} bytes "
+                                 f"but only {len(body) - pos - 8} remain")
+        pos += 8 + nbytes + (-nbytes % 8)
 
 
 def _v4_header(data: bytes, pos: int) -> tuple[str, tuple[int, int, int, int, int]]:

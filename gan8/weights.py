@@ -38,6 +38,9 @@ WEIGHT_SHAPES = {
     "B_2": (IMAGE_PIXELS, 1),
 }
 _MAX_METADATA_CHARS = 4096
+# Trained weights are at most a few tens in size; beyond this a file is damaged or hostile, and
+# float32 arithmetic would overflow to inf and NaN.
+MAX_ABS_WEIGHT = 1e4
 _METADATA_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 BUNDLED_WEIGHTS_FILE = "gan8_eights.mat"
 _KIND_NAMES = {
@@ -212,6 +215,11 @@ def _check_values(label: str, var: str, shape: tuple[int, int], value) -> np.nda
         what = "NaN" if np.isnan(value[bad]).any() else "Inf"
         raise WeightsError(f"{label}: variable {var} has {count} non-finite value(s) ({what} first "
                            f"at {var}{first}); expected finite numbers")
+    too_large = np.abs(value) > MAX_ABS_WEIGHT
+    if too_large.any():
+        first = tuple(int(i) + 1 for i in np.argwhere(too_large)[0])
+        raise WeightsError(f"{label}: variable {var} has {int(too_large.sum())} value(s) beyond +-{MAX_ABS_WEIGHT:g} "
+                           f"({value[tuple(i - 1 for i in first)]:.3g} at {var}{first}); expected trained weights")
     return value.astype(np.float64)
 
 

@@ -100,6 +100,8 @@ BROKEN = {
     "nan": (lambda w: _with(w, A_2=np.where(np.eye(784, 128) > 0, np.nan, w["A_2"])),
             ["A_2", "NaN", "non-finite", "A_2(1, 1)"]),
     "inf": (lambda w: _with(w, B_2=np.vstack([w["B_2"][:-1], [[np.inf]]])), ["B_2", "Inf", "B_2(784, 1)"]),
+    "huge values": (lambda w: _with(w, A_1=np.where(np.eye(128, 10) > 0, 1e300, w["A_1"])),
+                    ["A_1", "1e+300", "A_1(1, 1)", "beyond"]),
     "empty": (lambda w: _with(w, B_1=np.zeros((0, 0))), ["B_1", "empty"]),
     "not a mat file": (lambda w: b"\x89PNG\r\n\x1a\n" + bytes(200), ["not a MAT file"]),
     "empty file": (lambda w: b"", ["empty"]),
