@@ -84,6 +84,9 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     evaluate.add_argument("--json", type=Path, default=None,
                           help="also write the numbers as JSON (default: not written)")
+    evaluate.add_argument("--compare", type=Path, default=None,
+                          help="also score this weights file, side by side (default: none)")
+    evaluate.add_argument("--markdown", action="store_true", help="print a markdown table (default: plain text)")
     evaluate.set_defaults(run=_run_evaluate)
     return parser
 
@@ -163,7 +166,8 @@ def _run_train(args) -> None:
 def _run_evaluate(args) -> None:
     from .evaluate import evaluate_command
 
-    evaluate_command(weights=args.weights, n=args.n, seed=args.seed, json_out=args.json)
+    evaluate_command(weights=args.weights, n=args.n, seed=args.seed, json_out=args.json, compare=args.compare,
+                     markdown=args.markdown)
 
 
 def _run_train_classifier(args) -> None:

@@ -183,14 +183,40 @@ def evaluate(generator: Generator, n: int = 5000, seed: int = 0, digits: Digits 
     return Scores(samples=samples, floor=floor, n=n, seed=seed)
 
 
-def evaluate_command(weights, n: int, seed: int, json_out: Path | None) -> None:
+def markdown_table(columns: dict[str, Scores]) -> str:
+    """One row per measure, one column per named set of scores, and the real floor last."""
+    names = list(columns)
+    first = columns[names[0]]
+    lines = ["| measure | better | " + " | ".join(names) + " | real floor |",
+             "|---|---|" + "---:|" * (len(names) + 1)]
+    for key, better, description in MEASURES:
+        values = " | ".join(f"{columns[name].samples[key]:.4f}" for name in names)
+        lines.append(f"| {description} | {better} | {values} | {first.floor[key]:.4f} |")
+    return "\n".join(lines)
+
+
+def parse_markdown_table(text: str, column: str) -> dict[str, float]:
+    """The values of one column of a table written by ``markdown_table``, by measure key."""
+    rows = [line.strip().strip("|").split("|") for line in text.splitlines() if line.startswith("| ")]
+    header = [cell.strip() for cell in rows[0]]
+    index = header.index(column)
+    by_description = {cells[0].strip(): float(cells[index]) for cells in rows[1:]}
+    return {key: by_description[description] for key, _, description in MEASURES}
+
+
+def evaluate_command(weights, n: int, seed: int, json_out: Path | None, compare: Path | None = None,
+                     markdown: bool = False) -> None:
     from .weights import load_weights
 
-    generator = load_weights(weights)
-    scores = evaluate(generator, n=n, seed=seed)
-    print(f"evaluation of {weights or 'the bundled weights'} ({generator.fingerprint}), "
-          f"n = {n}, seed = {seed}")
-    print(scores.table())
+    digits, classifier = load_digits(), load_classifier()
+    columns = {}
+    for path in [weights] + ([compare] if compare is not None else []):
+        generator = load_weights(path)
+        label = Path(path).name if path is not None else "bundled"
+        columns[label] = evaluate(generator, n=n, seed=seed, digits=digits, classifier=classifier)
+        print(f"evaluated {path or 'the bundled weights'} ({generator.fingerprint}), n = {n}, seed = {seed}")
+    first = next(iter(columns.values()))
+    print(markdown_table(columns) if markdown or compare is not None else first.table())
     if json_out is not None:
-        json_out.write_text(scores.to_json())
+        json_out.write_text(first.to_json())
         print(f"wrote {json_out}")
