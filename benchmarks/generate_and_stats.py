@@ -52,7 +52,7 @@ def main() -> None:
         np.exp(o, out=o)
 
     out = np.empty((args.batch, 28, 28), np.float32)
-    hidden = np.empty((args.batch, 128), np.float32)
+    hidden = np.empty((args.batch, 129), np.float32)
 
     def gan8_generate():
         g.generate(z, out=out, hidden=hidden)

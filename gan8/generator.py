@@ -74,11 +74,13 @@ class Generator:
         for name in expected:
             digest.update(getattr(self, name).tobytes())
         object.__setattr__(self, "_fingerprint", digest.hexdigest()[:12])
-        # float32 working copies laid out for a batched, row-major forward pass.
+        # float32 working copies laid out for a batched, row-major forward pass. The output bias is
+        # an extra row of the output weights, multiplied by a constant 1 in the hidden buffer, so
+        # W2 = [Z1, 1] @ [A_2 B_2]^T is one matrix product with no separate bias pass.
         object.__setattr__(self, "_w1", _frozen(self.A_1.T, np.float32))          # (10, 128)
         object.__setattr__(self, "_b1", _frozen(self.B_1, np.float32))            # (128,)
-        object.__setattr__(self, "_w2", _frozen(self.A_2[_COLUMN_MAJOR_OF_ROW_MAJOR].T, np.float32))  # (128, 784)
-        object.__setattr__(self, "_b2", _frozen(self.B_2[_COLUMN_MAJOR_OF_ROW_MAJOR], np.float32))    # (784,)
+        w2 = np.vstack([self.A_2.T, self.B_2[None, :]])[:, _COLUMN_MAJOR_OF_ROW_MAJOR]
+        object.__setattr__(self, "_w2", _frozen(w2, np.float32))                  # (129, 784)
 
     @property
     def n_params(self) -> int:
@@ -99,8 +101,9 @@ class Generator:
         z : array_like, shape (n, 10)
         out : ndarray, shape (n, 28, 28), float32, optional
             Buffer to write into (for streaming without allocation).
-        hidden : ndarray, shape (n, 128), float32, optional
-            Scratch buffer for the hidden layer.
+        hidden : ndarray, shape (n, 129), float32, optional
+            Scratch buffer for the hidden layer (its last column holds the constant 1 that
+            multiplies the output bias).
 
         Returns
         -------
@@ -112,16 +115,18 @@ class Generator:
             raise ValueError(f"z must have shape (n, {LATENT_DIM}), found {z.shape}")
         n = z.shape[0]
         if hidden is None:
-            hidden = np.empty((n, HIDDEN_DIM), dtype=np.float32)
+            hidden = np.empty((n, HIDDEN_DIM + 1), dtype=np.float32)
         if out is None:
             out = np.empty((n, IMAGE_SIDE, IMAGE_SIDE), dtype=np.float32)
         flat = out.reshape(n, IMAGE_PIXELS)  # a view: `out` must be C-contiguous
-        np.matmul(z, self._w1, out=hidden)
-        hidden += self._b1
-        np.maximum(hidden, 0.0, out=hidden)
+        units = hidden[:, :HIDDEN_DIM]
+        np.matmul(z, self._w1, out=units)
+        units += self._b1
+        np.maximum(units, 0.0, out=units)
+        hidden[:, HIDDEN_DIM] = 1.0
         np.matmul(hidden, self._w2, out=flat)
-        flat += self._b2
-        # X = 1 / (1 + exp(W2)); exp overflows to inf for W2 > 88, giving exactly 0 (ink).
+        # X = 1 / (1 + exp(W2)), in place (numpy's exp is SIMD; scipy's expit is 5x slower here).
+        # exp overflows to inf for W2 > 88, which gives exactly 0: solid ink.
         with np.errstate(over="ignore"):
             np.exp(flat, out=flat)
         flat += 1.0

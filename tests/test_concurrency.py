@@ -32,4 +32,4 @@ def test_parallel_generation_and_stats_equal_sequential():
 def test_generator_state_is_frozen():
     g = gan8.Generator(**random_weights(0))
     internals = [value for value in vars(g).values() if isinstance(value, np.ndarray)]
-    assert len(internals) == 8 and not any(a.flags.writeable for a in internals)
+    assert len(internals) == 7 and not any(a.flags.writeable for a in internals)

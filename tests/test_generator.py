@@ -59,7 +59,7 @@ def test_generate_does_not_depend_on_caller_array_after_construction(weights):
 def test_generate_into_buffers(generator):
     z = np.random.default_rng(0).standard_normal((5, 10))
     out = np.empty((5, 28, 28), np.float32)
-    result = generator.generate(z, out=out, hidden=np.empty((5, 128), np.float32))
+    result = generator.generate(z, out=out, hidden=np.empty((5, 129), np.float32))
     assert result is out
     np.testing.assert_array_equal(out, generator.generate(z))
 
