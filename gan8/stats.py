@@ -158,6 +158,7 @@ class _Accumulator:
         variance = np.maximum(self.sumsq / n - centred_mean**2, 0.0)
         shape = (IMAGE_SIDE, IMAGE_SIDE)
         nan = np.full(shape, np.nan)
+        per_pixel = self.pixel_hist.reshape(self.bins, IMAGE_PIXELS).T  # (784, bins)
         empty = self.count == 0
         return PixelStats(
             count=self.count,
@@ -165,7 +166,7 @@ class _Accumulator:
             std=nan if empty else np.sqrt(variance).reshape(shape),
             min=nan if empty else self.min.reshape(shape).copy(),
             max=nan if empty else self.max.reshape(shape).copy(),
-            pixel_hist=np.ascontiguousarray(self.pixel_hist.reshape(self.bins, IMAGE_PIXELS).T).reshape(*shape, self.bins),
+            pixel_hist=np.ascontiguousarray(per_pixel).reshape(*shape, self.bins),
             hist_edges=np.linspace(0.0, 1.0, self.bins + 1),
             ink_counts=self.ink_counts.copy(),
             ink_threshold=self.ink_threshold,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 
@@ -192,3 +193,93 @@ def test_missing_env_weights_shows_error_not_traceback(monkeypatch, tmp_path):
     at = AppTest.from_file(APP, default_timeout=60).run()
     _ok(at)
     assert any("cannot read" in e.value for e in at.sidebar.error)
+
+
+def test_explorer_sliders_randomise_reset_and_nearest(app, media, generator):
+    at = _open_tab(app.run(), "Explorer")
+    _ok(at)
+    sliders = [at.slider(key=f"z{i}") for i in range(10)]
+    assert all(s.value == 0.0 for s in sliders)
+    at.slider(key="z3").set_value(2.0)
+    at.run()
+    _ok(at)
+    z = np.zeros(10)
+    z[3] = 2.0
+    image = generator.generate(z[None])[0]
+    shown = np.asarray(Image.open(io.BytesIO(_image_bytes(at, media, 0))))[::8, ::8]
+    np.testing.assert_array_equal(shown, np.asarray(Image.open(io.BytesIO(gan8.to_png(image)))))
+    reference = gan8.data.load_reference_eights()
+    index, _ = gan8.evaluate.nearest_neighbours(image[None], reference.train)
+    assert f"#{index[0]}" in at.main.get("image")[1].proto.imgs[0].caption
+    at.button(key="z_random").click()
+    at.run()
+    assert any(at.slider(key=f"z{i}").value != 0.0 for i in range(10))
+    at.button(key="z_reset").click()
+    at.run()
+    assert all(at.slider(key=f"z{i}").value == 0.0 for i in range(10))
+
+
+def _image_bytes(at, media, index):
+    """Bytes behind the index-th st.image of the main area, from the media store spy."""
+    url = at.main.get("image")[index].proto.imgs[0].url
+    return media[url.rsplit("/", 1)[-1].split(".")[0]][0]
+
+
+def test_compare_needs_a_second_file_then_shows_both(app, tmp_path):
+    at = _open_tab(app.run(), "Compare")
+    _ok(at)
+    # the app's weights (GAN8_WEIGHTS) differ from the bundled ones, so both sides show at once
+    other = gan8.Generator(**random_weights(5))
+    path = tmp_path / "other.mat"
+    gan8.save_weights(path, other)
+    at.file_uploader(key="compare_upload").set_value(("other.mat", path.read_bytes(), "application/octet-stream"))
+    at.number_input(key="compare_seed").set_value(3)
+    at.select_slider(key="compare_n").set_value(2_000)
+    at.run()
+    _ok(at)
+    captions = [img.proto.imgs[0].caption for img in at.main.get("image")]
+    assert any("bundled" in c for c in captions) and any(other.fingerprint in c for c in captions)
+    table = at.table[0].value
+    expected = gan8.pixel_stats(other, 2000, 3).summary()["ink fraction mean"]
+    assert f"{expected:.4f}" in table["other.mat"].tolist()
+    at.file_uploader(key="compare_upload").set_value(("bad.mat", b"not a mat file", "application/octet-stream"))
+    at.run()
+    _ok(at)
+    assert any("bad.mat" in e.value and "not a MAT file" in e.value for e in at.error)
+
+
+def test_quality_on_demand(app, generator):
+    at = _open_tab(app.run(), "Quality")
+    _ok(at)
+    assert any("Press Evaluate" in i.value for i in at.info)
+    at.select_slider(key="quality_n").set_value(500)
+    at.button(key="quality_run").click()
+    at.run()
+    _ok(at)
+    table = at.table[0].value
+    expected = gan8.evaluate.evaluate(generator, n=500, seed=0)
+    rows = dict(zip(table["measure"], table["these weights"], strict=True))
+    for key, _, description in gan8.evaluate.MEASURES:
+        assert rows[description] == f"{expected.samples[key]:.4f}"
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(chart["data"][0]["x"]) == 6   # precision/recall at six values of psi
+
+
+def test_statistics_show_real_reference(app):
+    at = _open_tab(app.run(), "Statistics")
+    at.number_input(key="stats_n").set_value(500)
+    at.run()
+    _ok(at)
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    titles = [c["layout"]["title"]["text"] for c in charts]
+    assert any("generated − real" in t for t in titles)
+    overlay = next(c for c in charts if "generated and real" in c["layout"]["title"]["text"])
+    real = gan8.stats.image_stats(gan8.data.load_reference_eights().train)
+    np.testing.assert_allclose(_plotly_array(overlay["data"][1]["y"]), real.hist_counts / real.hist_counts.sum())
+
+
+def _plotly_array(value) -> np.ndarray:
+    """Plotly sends numpy arrays as {"dtype", "bdata"} (base64); lists stay lists."""
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value)
