@@ -508,7 +508,7 @@ def render_quality(generator: gan8.Generator) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="gan8 · handwritten eights", page_icon="8️⃣", layout="wide")
-    st.markdown("<style>img {image-rendering: pixelated;}</style>", unsafe_allow_html=True)
+    st.markdown("<style>img, .js-plotly-plot image {image-rendering: pixelated;}</style>", unsafe_allow_html=True)
     st.title("gan8")
     st.caption("Handwritten eights from a 10 → 128 → 784 GAN generator, in plain numpy.")
     generator = weights_sidebar()

@@ -117,7 +117,7 @@ def _screenshot(page, name: str) -> None:
 def test_grid_tab_and_png_download(page):
     _settle(page)
     _no_exception(page)
-    assert page.get_by_role("tab").count() == 3
+    assert page.get_by_role("tab").count() == 6
     image = page.locator('[data-testid="stImage"] img').first
     size = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
     assert size == [604, 604]
@@ -168,8 +168,120 @@ def test_statistics_with_small_n(page):
     box.fill("2000")
     box.press("Enter")
     _settle(page)
-    page.wait_for_selector(".js-plotly-plot")
-    assert page.locator(".js-plotly-plot").count() >= 5   # mean, std, histogram, ink, one pixel
-    assert page.get_by_text("ink fraction mean").count() >= 1
+    page.get_by_text("ink fraction mean").first.wait_for()
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 7")
+    # mean, std, histogram, ink per sample, one pixel, difference from real, real overlay
     _no_exception(page)
     _screenshot(page, "statistics")
+
+
+def _upload(page, data_or_path, name: str, index: int = 0) -> None:
+    """Put a file into the index-th file uploader on the page."""
+    files = {"name": name, "mimeType": "application/octet-stream",
+             "buffer": Path(data_or_path).read_bytes() if isinstance(data_or_path, (str, Path)) else data_or_path}
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').nth(index).set_input_files(files=[files])
+    _settle(page)
+
+
+def _sidebar_fingerprint_shown(page, fingerprint: str) -> bool:
+    return page.locator('[data-testid="stSidebar"]').get_by_text(fingerprint).count() > 0
+
+
+def test_upload_reference_and_broken_files(page, tmp_path):
+    import gan8
+    from conftest import REFERENCE_WEIGHTS
+
+    _require(REFERENCE_WEIGHTS.is_file(), "../shared/reference/data21.mat is not beside this checkout")
+    bundled = gan8.load_weights().fingerprint
+    _settle(page)
+    assert _sidebar_fingerprint_shown(page, bundled)
+    _upload(page, b"this is not a mat file", "broken.mat")
+    error = page.locator('[data-testid="stSidebar"] [data-testid="stAlertContentError"]')
+    error.wait_for()
+    assert "broken.mat" in error.inner_text() and "not a MAT file" in error.inner_text()
+    assert _sidebar_fingerprint_shown(page, bundled)
+    _no_exception(page)
+    reference = gan8.load_weights(REFERENCE_WEIGHTS)
+    _upload(page, REFERENCE_WEIGHTS, "data21.mat")
+    page.wait_for_function("(fp) => document.querySelector('[data-testid=\"stSidebar\"]').innerText.includes(fp)",
+                           arg=reference.fingerprint)
+    assert page.locator('[data-testid="stSidebar"] [data-testid="stAlertContentError"]').count() == 0
+    _screenshot(page, "grid-data21")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download grid (PNG)").click()
+    expected = gan8.to_png(gan8.tile(reference.generate(gan8.sample_latents(100, 0)), 10, 10), scale=2)
+    assert Path(download_info.value.path()).read_bytes() == expected
+
+
+def test_explorer_compare_and_quality(page):
+    from conftest import REFERENCE_WEIGHTS
+
+    page.get_by_role("tab", name="Explorer").click()
+    _settle(page)
+    image = page.locator('[data-testid="stImage"] img').first
+    before = image.get_attribute("src")
+    page.get_by_role("button", name="Randomise").click()
+    _settle(page)
+    page.wait_for_function(
+        "(before) => document.querySelector('[data-testid=\"stImage\"] img').src !== before", arg=before)
+    assert page.get_by_text("nearest training eight").count() >= 1
+    _no_exception(page)
+    _screenshot(page, "explorer")
+
+    page.get_by_role("tab", name="Compare").click()
+    _settle(page)
+    if REFERENCE_WEIGHTS.is_file():
+        _upload(page, REFERENCE_WEIGHTS, "data21.mat", index=1)
+        page.get_by_text("Difference (right − left)").wait_for()
+        assert page.locator('[data-testid="stImage"] img').count() >= 2
+        _no_exception(page)
+        _screenshot(page, "compare")
+
+    page.get_by_role("tab", name="Quality").click()
+    _settle(page)
+    page.get_by_role("button", name="Evaluate").click()
+    _settle(page)
+    page.get_by_text("share classified as 8").wait_for(timeout=120_000)
+    page.wait_for_selector(".js-plotly-plot")
+    _no_exception(page)
+    _screenshot(page, "quality")
+
+
+def test_parallel_sessions_do_not_mix(browser, server, tmp_path):
+    """Four sessions at once, two on other seeds and two on their own uploaded weights."""
+    import gan8
+    from conftest import random_weights
+
+    uploads = {name: gan8.Generator(**random_weights(seed)) for name, seed in (("a.mat", 11), ("b.mat", 12))}
+    for name, generator in uploads.items():
+        gan8.save_weights(tmp_path / name, generator)
+    bundled = gan8.load_weights()
+    plans = [("seed", 5, bundled), ("seed", 9, bundled), ("a.mat", 0, uploads["a.mat"]),
+             ("b.mat", 0, uploads["b.mat"])]
+    contexts, pages = [], []
+    for kind, seed, _ in plans:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{server}/?seed={seed}" if kind == "seed" else server)
+        contexts.append(context)
+        pages.append(page)
+    try:
+        for page, (kind, _, _) in zip(pages, plans, strict=True):
+            page.wait_for_selector('[data-testid="stImage"] img')
+            if kind != "seed":
+                page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
+                    str(tmp_path / kind))
+        for page, (kind, seed, generator) in zip(pages, plans, strict=True):
+            page.wait_for_function(
+                "(fp) => document.querySelector('[data-testid=\"stSidebar\"]').innerText.includes(fp)",
+                arg=generator.fingerprint)
+            _settle(page)
+            with page.expect_download() as download_info:
+                page.get_by_role("button", name="Download grid (PNG)").click()
+            expected = gan8.to_png(gan8.tile(generator.generate(gan8.sample_latents(100, seed)), 10, 10), 2)
+            assert Path(download_info.value.path()).read_bytes() == expected, (kind, seed)
+            _no_exception(page)
+    finally:
+        for context in contexts:
+            context.close()
