@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import secrets
 import threading
@@ -26,6 +27,7 @@ from gan8.render import INK_STYLES
 from gan8.stats import PixelStats, image_stats
 
 APP_DIR = Path(__file__).resolve().parent
+LOGGER = logging.getLogger("gan8.app")
 TABS = ["Grid", "Interpolation", "Statistics", "Explorer", "Compare", "Quality"]
 UPLOAD_MB = gan8.weights.MAX_WEIGHTS_FILE_BYTES // (1024 * 1024)
 STYLE_LABELS = {"paper": "Black ink on white paper", "mnist": "White ink on black (MNIST)",
@@ -236,7 +238,7 @@ def render_grid(generator: gan8.Generator) -> None:
     d1, d2, _ = st.columns([1, 1, 2])
     d1.download_button("Download grid (PNG)", png, file_name=f"{name}.png", mime="image/png",
                        key="download_grid_png", icon=":material/download:", on_click="ignore")
-    d2.download_button("Download samples + latents (.npz)", npz, file_name=f"{name}.npz",
+    d2.download_button("Samples + latents (.npz)", npz, file_name=f"{name}.npz",
                        mime="application/octet-stream", key="download_grid_npz", on_click="ignore")
     st.image(png, caption=f"{chosen['rows'] * chosen['cols']} samples, seed {chosen['seed']}, "
              f"ψ = {chosen['psi']:g}, weights {generator.fingerprint}", width="content")
@@ -525,6 +527,10 @@ def main() -> None:
                     render(generator)
                 except ValueError as exc:  # absurd parameters from the URL or the widgets
                     st.error(str(exc))
+                except Exception as exc:  # a bug or a resource failure: keep the page and other tabs alive
+                    LOGGER.exception("tab %s failed", render.__name__)
+                    st.error(f"This tab failed ({type(exc).__name__}: {exc}). The other tabs keep working; "
+                             "change a setting or reload the page to try again.")
 
 
 main()

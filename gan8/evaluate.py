@@ -24,8 +24,9 @@ from .data import ReferenceEights, load_reference_eights
 from .generator import Generator
 from .latents import sample_latents
 
-__all__ = ["evaluate", "evaluate_command", "nearest_neighbours", "precision_recall_over_psi", "kid", "fid", "precision_recall", "density_coverage",
-           "one_nn_accuracy", "memorisation_z", "background_mask", "speckle", "Scores", "MEASURES"]
+__all__ = ["evaluate", "evaluate_command", "nearest_neighbours", "precision_recall_over_psi", "kid", "fid",
+           "precision_recall", "density_coverage", "one_nn_accuracy", "memorisation_z", "background_mask",
+           "speckle", "markdown_table", "parse_markdown_table", "Scores", "MEASURES"]
 
 # name, better direction, description
 MEASURES = [

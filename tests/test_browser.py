@@ -205,6 +205,7 @@ def test_upload_reference_and_broken_files(page, tmp_path):
     _upload(page, REFERENCE_WEIGHTS, "data21.mat")
     page.wait_for_function("(fp) => document.querySelector('[data-testid=\"stSidebar\"]').innerText.includes(fp)",
                            arg=reference.fingerprint)
+    _settle(page)
     assert page.locator('[data-testid="stSidebar"] [data-testid="stAlertContentError"]').count() == 0
     _screenshot(page, "grid-data21")
     with page.expect_download() as download_info:
