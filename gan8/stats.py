@@ -7,7 +7,9 @@ sum (merged across chunks in float64) or a count (exact integers).
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -205,17 +207,31 @@ def pixel_stats(generator: Generator, n: int, rng, psi: float = 1.0, chunk: int 
     chunk = min(chunk, max(n, 1))
     shift = generator.generate(np.zeros((1, LATENT_DIM)))[0]
     acc = _Accumulator(chunk, bins, shift, ink_threshold)
-    images = np.empty((chunk, IMAGE_SIDE, IMAGE_SIDE), dtype=np.float32)
+    # Two image buffers: while one thread reduces chunk k, the caller's thread generates chunk
+    # k + 1 into the other buffer. numpy releases the GIL in both, so the reductions (single
+    # threaded ufuncs and bincount) overlap the matrix products instead of adding to them.
+    buffers = np.empty((2, chunk, IMAGE_SIDE, IMAGE_SIDE), dtype=np.float32)
     hidden = np.empty((chunk, HIDDEN_DIM + 1), dtype=np.float32)
-    done = 0
-    while done < n:
-        c = min(chunk, n - done)
-        z = sample_latents(c, rng, psi)
-        generator.generate(z, out=images[:c], hidden=hidden[:c])
-        acc.update(images[:c].reshape(c, IMAGE_PIXELS))
-        done += c
-        if progress is not None:
-            progress(done, n)
+    done, pending = 0, None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gan8-stats") as reducer:
+        try:
+            for k in itertools.count():
+                if done >= n:
+                    break
+                c = min(chunk, n - done)
+                images = buffers[k % 2, :c]
+                generator.generate(sample_latents(c, rng, psi), out=images, hidden=hidden[:c])
+                if pending is not None:
+                    pending.result()  # chunk k - 1 is reduced, so its buffer may be reused next
+                pending = reducer.submit(acc.update, images.reshape(c, IMAGE_PIXELS))
+                done += c
+                if done >= n:
+                    pending.result()
+                if progress is not None:
+                    progress(done, n)
+        finally:
+            if pending is not None:
+                pending.cancel()  # an interrupted run (progress raised) waits for nothing more
     return acc.result()
 
 
