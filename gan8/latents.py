@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .generator import LATENT_DIM
-from .limits import check_count, check_psi
+from .limits import MAX_FRAMES, MAX_SAMPLES, check_count, check_psi
 
 __all__ = ["sample_latents", "keyframes_from_seeds", "lerp", "slerp", "latent_path", "INTERPOLATIONS"]
 
@@ -25,7 +25,7 @@ def sample_latents(n: int, rng, psi: float = 1.0) -> np.ndarray:
 
     Parameters
     ----------
-    n : int
+    n : int, at most MAX_SAMPLES (100,000); stream more with :func:`gan8.pixel_stats`
     rng : int, numpy.random.Generator or SeedSequence
         A seed or generator (never the global numpy state). The same seed gives the same
         latents on every machine, and sample i depends only on the seed and i: the first 10 of
@@ -37,7 +37,7 @@ def sample_latents(n: int, rng, psi: float = 1.0) -> np.ndarray:
     -------
     z : ndarray, shape (n, 10), float64
     """
-    check_count("n", n, maximum=None)
+    n = check_count("n", n, maximum=MAX_SAMPLES)
     psi = check_psi(psi)
     z = np.random.default_rng(rng).standard_normal((n, LATENT_DIM))
     z *= psi
@@ -123,6 +123,9 @@ def latent_path(keyframes: np.ndarray, steps: int, method: str = "slerp", loop: 
     check_count("steps", steps, minimum=1, maximum=None)
     if method not in INTERPOLATIONS:
         raise ValueError(f"method must be one of {INTERPOLATIONS}, found {method!r}")
+    frames = steps * (len(keyframes) if loop else len(keyframes) - 1) + (0 if loop else 1)
+    if frames > MAX_FRAMES:
+        raise ValueError(f"the path would have {frames:,} frames; at most {MAX_FRAMES} (fewer keyframes or steps)")
     interpolate = slerp if method == "slerp" else lerp
     stops = list(keyframes) + ([keyframes[0]] if loop else [])
     t = np.arange(steps) / steps

@@ -12,9 +12,9 @@ import numbers
 __all__ = ["MAX_GRID_SIDE", "MAX_FRAMES", "MAX_STATS_SAMPLES", "MAX_SAMPLES", "MAX_PSI",
            "MAX_SCALE", "check_count", "check_psi"]
 
-MAX_GRID_SIDE = 32            # rows and cols of a grid: 1,024 digits, a 1.8 MP image at scale 2
+MAX_GRID_SIDE = 32            # rows and cols of a grid (tile allows any shape of at most 32^2 cells)
 MAX_FRAMES = 600              # interpolation frames: 20 s at 30 fps
-MAX_STATS_SAMPLES = 10_000_000  # streamed, so memory is flat; time is about 10 s per 1e6... see benchmarks
+MAX_STATS_SAMPLES = 10_000_000  # streamed, so memory is flat; about 10 s per 1,000,000 on 2 cores
 MAX_SAMPLES = 100_000         # samples returned as one array: 100,000 x 784 float32 = 314 MB
 MAX_PSI = 4.0                 # |z| beyond 4 sigma in every direction is never seen in training
 MAX_SCALE = 16                # PNG enlargement factor

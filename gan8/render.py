@@ -11,7 +11,7 @@ import zlib
 
 import numpy as np
 
-from .limits import MAX_SCALE, check_count
+from .limits import MAX_FRAMES, MAX_GRID_SIDE, MAX_SCALE, check_count
 
 __all__ = ["tile", "to_png", "to_gif", "colorize", "INK_STYLES", "GAP_GREY"]
 
@@ -43,6 +43,8 @@ def tile(images: np.ndarray, rows: int, cols: int, pad: int = 2, pad_value: floa
     n, h, w = images.shape
     if n > rows * cols:
         raise ValueError(f"{n} images do not fit in a {rows} x {cols} grid")
+    if rows * cols > MAX_GRID_SIDE**2:
+        raise ValueError(f"a {rows} x {cols} grid has more than {MAX_GRID_SIDE**2} cells")
     grid = np.full((rows * h + (rows + 1) * pad, cols * w + (cols + 1) * pad), pad_value, dtype=np.float32)
     # A strided view of the cells: cells[r, c] is the (h, w) window of grid cell (r, c).
     inner = grid[pad:, pad:]
@@ -125,6 +127,8 @@ def to_gif(frames: np.ndarray, fps: float = 12.0, scale: int = 1, loop: bool = T
     frames = np.asarray(frames)
     if frames.ndim not in (3, 4) or frames.shape[0] == 0:
         raise ValueError(f"frames must have shape (m, h, w) or (m, h, w, 3), found {frames.shape}")
+    if frames.shape[0] > MAX_FRAMES:
+        raise ValueError(f"at most {MAX_FRAMES} frames, found {frames.shape[0]}")
     if not 0.5 <= fps <= 60:
         raise ValueError(f"fps must be between 0.5 and 60, found {fps}")
     pictures = [Image.fromarray(_enlarge(_to_uint8(f), scale)) for f in frames]

@@ -283,3 +283,24 @@ def _plotly_array(value) -> np.ndarray:
     if isinstance(value, dict):
         return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
     return np.asarray(value)
+
+
+def test_failure_in_one_tab_leaves_others_working_and_recovers(app, monkeypatch):
+    at = _open_tab(app.run(), "Statistics")
+    real_pixel_stats = gan8.pixel_stats
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(gan8, "pixel_stats", broken)
+    at.number_input(key="stats_n").set_value(700)
+    at.run()
+    _ok(at)
+    assert any("disk on fire" in e.value and "other tabs keep working" in e.value for e in at.error)
+    at = _open_tab(at, "Grid")
+    _ok(at)
+    assert not at.error and at.get("download_button")
+    monkeypatch.setattr(gan8, "pixel_stats", real_pixel_stats)
+    at = _open_tab(at, "Statistics")
+    _ok(at)
+    assert not at.error and at.table

@@ -6,9 +6,10 @@ import gan8
 from conftest import formula_loop, random_weights
 
 
-@pytest.mark.parametrize("n", [1, 7, 256])
-def test_generate_matches_per_sample_formula(weights, generator, n):
-    z = np.random.default_rng(n).standard_normal((n, 10))
+@pytest.mark.parametrize("n", [1, 7, 256, 3000])
+@pytest.mark.parametrize("psi", [0.0, 0.7, 1.0, 2.5])
+def test_generate_matches_per_sample_formula(weights, generator, n, psi):
+    z = gan8.sample_latents(n, n, psi)
     images = generator.generate(z)
     assert images.shape == (n, 28, 28) and images.dtype == np.float32
     np.testing.assert_allclose(images, formula_loop(weights, z), atol=1e-5, rtol=0)

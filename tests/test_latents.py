@@ -123,3 +123,16 @@ def test_latent_path_errors():
 def test_keyframes_from_seeds():
     keys = keyframes_from_seeds([3, 9], psi=0.5)
     np.testing.assert_array_equal(keys[1], gan8.sample_latents(1, 9, 0.5)[0])
+
+
+def test_caps_are_enforced_in_the_library():
+    from gan8 import limits
+
+    with pytest.raises(ValueError, match="at most 100,000"):
+        gan8.sample_latents(limits.MAX_SAMPLES + 1, 0)
+    with pytest.raises(ValueError, match="frames"):
+        gan8.latent_path(gan8.sample_latents(8, 0), steps=100, loop=True)
+    with pytest.raises(ValueError, match="cells"):
+        gan8.tile(np.zeros((1, 2, 2)), 40, 40)
+    with pytest.raises(ValueError, match="frames"):
+        gan8.to_gif(np.zeros((limits.MAX_FRAMES + 1, 2, 2)))
