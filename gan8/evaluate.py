@@ -223,23 +223,28 @@ def markdown_table(columns: dict[str, Scores]) -> str:
 
 
 def parse_markdown_table(text: str, column: str) -> dict[str, float]:
-    """The values of one column of a table written by ``markdown_table``, by measure key."""
-    rows = [line.strip().strip("|").split("|") for line in text.splitlines() if line.startswith("| ")]
-    header = [cell.strip() for cell in rows[0]]
-    index = header.index(column)
-    by_description = {cells[0].strip(): float(cells[index]) for cells in rows[1:]}
+    """The values of one column of the first table written by ``markdown_table`` in ``text``."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| measure |"))
+    table = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        table.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    index = table[0].index(column)
+    by_description = {cells[0]: float(cells[index]) for cells in table[2:]}
     return {key: by_description[description] for key, _, description in MEASURES}
 
 
 def evaluate_command(weights, n: int, seed: int, json_out: Path | None, compare: Path | None = None,
                      markdown: bool = False) -> None:
-    from .weights import load_weights
+    from .weights import BUNDLED_WEIGHTS_FILE, load_weights
 
     reference, classifier = load_reference_eights(), load_classifier()
     columns = {}
     for path in [weights] + ([compare] if compare is not None else []):
         generator = load_weights(path)
-        label = Path(path).name if path is not None else "bundled"
+        label = Path(path).name if path is not None else BUNDLED_WEIGHTS_FILE
         columns[label] = evaluate(generator, n=n, seed=seed, reference=reference, classifier=classifier)
         print(f"evaluated {path or 'the bundled weights'} ({generator.fingerprint}), n = {n}, seed = {seed}")
     first = next(iter(columns.values()))
