@@ -16,7 +16,8 @@ import gan8
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=4096, help="batch for the batched paths (default: 4096)")
+    parser.add_argument("--batch", type=int, default=1024,
+                        help="batch for the batched paths; 1024 fits in cache here (default: 1024)")
     parser.add_argument("--n-stats", type=int, default=1_000_000, help="samples for pixel_stats (default: 1000000)")
     parser.add_argument("--repeats", type=int, default=7, help="timings per measurement (default: 7)")
     args = parser.parse_args()
@@ -49,7 +50,8 @@ def main() -> None:
     def roofline():  # the two products and one exp, nothing else
         np.matmul(zf, a1f, out=h)
         np.matmul(h, a2f, out=o)
-        np.exp(o, out=o)
+        with np.errstate(over="ignore"):
+            np.exp(o, out=o)
 
     out = np.empty((args.batch, 28, 28), np.float32)
     hidden = np.empty((args.batch, 129), np.float32)
@@ -64,10 +66,16 @@ def main() -> None:
         "gan8 generate": args.batch / median_seconds(gan8_generate, args.repeats),
     }
     n = args.n_stats
-    gen_only = median_seconds(lambda: [g.generate(gan8.sample_latents(min(4096, n - i), i), out=out[:min(4096, n - i)],
-                                                  hidden=hidden[:min(4096, n - i)]) for i in range(0, n, 4096)],
-                              repeats=3, warmup=0)
-    stats_time = median_seconds(lambda: gan8.pixel_stats(g, n, 0), repeats=3, warmup=0)
+    b = args.batch
+
+    def generate_all():  # the same samples as pixel_stats draws, generated and thrown away
+        rng = np.random.default_rng(0)
+        for i in range(0, n, b):
+            c = min(b, n - i)
+            g.generate(gan8.sample_latents(c, rng), out=out[:c], hidden=hidden[:c])
+
+    gen_only = median_seconds(generate_all, repeats=3, warmup=0)
+    stats_time = median_seconds(lambda: gan8.pixel_stats(g, n, 0, chunk=b), repeats=3, warmup=0)
     rates[f"gan8 pixel_stats (n={n:,})"] = n / stats_time
 
     print(f"weights {g.fingerprint}; batch {args.batch}; medians of {args.repeats} runs (loop and stats: 3)")

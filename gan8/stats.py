@@ -7,9 +7,7 @@ sum (merged across chunks in float64) or a count (exact integers).
 from __future__ import annotations
 
 import io
-import itertools
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +18,7 @@ from .limits import MAX_STATS_SAMPLES, check_count, check_psi
 
 __all__ = ["PixelStats", "pixel_stats", "image_stats", "DEFAULT_CHUNK", "DEFAULT_BINS", "INK_THRESHOLD"]
 
-DEFAULT_CHUNK = 1024   # 1024 x 784 float32 = 3.2 MB per buffer; see benchmarks/generate_and_stats.py
+DEFAULT_CHUNK = 1024   # 1024 x 784 float32 = 3.2 MB per buffer, cache-sized (benchmarks/generate_and_stats.py)
 DEFAULT_BINS = 64      # a power of two, so binning x * bins is exact in float32
 INK_THRESHOLD = 0.5    # a pixel darker than mid-grey counts as ink
 
@@ -140,7 +138,8 @@ class _Accumulator:
         np.minimum(self.min, flat.min(axis=0), out=self.min)
         np.maximum(self.max, flat.max(axis=0), out=self.max)
         np.less(flat, self.ink_threshold, out=ink)
-        self.ink_counts += np.bincount(np.count_nonzero(ink, axis=1), minlength=IMAGE_PIXELS + 1)
+        per_image = np.add.reduce(ink.view(np.uint8), axis=1, dtype=np.uint16)  # 3x faster than count_nonzero
+        self.ink_counts += np.bincount(per_image, minlength=IMAGE_PIXELS + 1)
         # Bin index floor(x * bins), exact because bins is a power of two; x = 1 joins the last bin.
         np.multiply(flat, self.bins, out=work)
         np.minimum(work, self.bins - 1, out=work)
@@ -207,31 +206,16 @@ def pixel_stats(generator: Generator, n: int, rng, psi: float = 1.0, chunk: int 
     chunk = min(chunk, max(n, 1))
     shift = generator.generate(np.zeros((1, LATENT_DIM)))[0]
     acc = _Accumulator(chunk, bins, shift, ink_threshold)
-    # Two image buffers: while one thread reduces chunk k, the caller's thread generates chunk
-    # k + 1 into the other buffer. numpy releases the GIL in both, so the reductions (single
-    # threaded ufuncs and bincount) overlap the matrix products instead of adding to them.
-    buffers = np.empty((2, chunk, IMAGE_SIDE, IMAGE_SIDE), dtype=np.float32)
+    images = np.empty((chunk, IMAGE_SIDE, IMAGE_SIDE), dtype=np.float32)
     hidden = np.empty((chunk, HIDDEN_DIM + 1), dtype=np.float32)
-    done, pending = 0, None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gan8-stats") as reducer:
-        try:
-            for k in itertools.count():
-                if done >= n:
-                    break
-                c = min(chunk, n - done)
-                images = buffers[k % 2, :c]
-                generator.generate(sample_latents(c, rng, psi), out=images, hidden=hidden[:c])
-                if pending is not None:
-                    pending.result()  # chunk k - 1 is reduced, so its buffer may be reused next
-                pending = reducer.submit(acc.update, images.reshape(c, IMAGE_PIXELS))
-                done += c
-                if done >= n:
-                    pending.result()
-                if progress is not None:
-                    progress(done, n)
-        finally:
-            if pending is not None:
-                pending.cancel()  # an interrupted run (progress raised) waits for nothing more
+    done = 0
+    while done < n:
+        c = min(chunk, n - done)
+        generator.generate(sample_latents(c, rng, psi), out=images[:c], hidden=hidden[:c])
+        acc.update(images[:c].reshape(c, IMAGE_PIXELS))
+        done += c
+        if progress is not None:
+            progress(done, n)
     return acc.result()
 
 
