@@ -36,6 +36,12 @@ MAX_GRID_PIXELS = 2400  # longest side of the displayed grid, after enlargement
 PSI_CURVE = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 
 
+def plain(text) -> str:
+    """Text from a file or a user (names, metadata, messages) shown literally, never as Markdown
+    (no links or remote images smuggled in through a file name)."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~$" else ch for ch in str(text))
+
+
 # ---------------------------------------------------------------- cached computation
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -172,13 +178,13 @@ def weights_sidebar() -> gan8.Generator | None:
                                     "origin": "bundled with gan8"}
         st.session_state.weights_error = None
     if st.session_state.weights_error:
-        st.sidebar.error(f"Upload rejected; still using {st.session_state.weights['label']}.\n\n"
-                         f"{st.session_state.weights_error}")
+        st.sidebar.error(f"Upload rejected; still using {plain(st.session_state.weights['label'])}.\n\n"
+                         f"{plain(st.session_state.weights_error)}")
     current = st.session_state.weights
     try:
         generator = load_generator(current["key"], current["source"], current["label"])
     except gan8.WeightsError as exc:
-        st.sidebar.error(str(exc))
+        st.sidebar.error(plain(exc))
         return None
     model_card(generator, current)
     return generator
@@ -193,7 +199,7 @@ def model_card(generator: gan8.Generator, current: dict) -> None:
     labels = {"source": "Trained by", "seed": "Training seed", "steps": "Training steps",
               "training_minutes": "Training minutes", "data": "Data"}
     rows += [(labels[key], value) for key, value in generator.metadata.items() if key in labels]
-    st.sidebar.markdown("\n".join(f"- **{k}:** {v}" for k, v in rows))
+    st.sidebar.markdown("\n".join(f"- **{k}:** {v if k == 'Fingerprint' else plain(v)}" for k, v in rows))
 
 
 # ---------------------------------------------------------------- tabs
@@ -277,7 +283,7 @@ def render_interpolation(generator: gan8.Generator) -> None:
         if n_frames > limits.MAX_FRAMES:
             raise ValueError(f"{n_frames} frames asked for; at most {limits.MAX_FRAMES} (fewer seeds or steps)")
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     frames = interpolation_frames(generator.fingerprint, generator, seeds, psi, steps, method, loop)
     shown = gan8.colorize(frames, style)
@@ -441,7 +447,7 @@ def render_compare(generator: gan8.Generator) -> None:
         try:
             other = load_generator("sha256:" + hashlib.sha256(data).hexdigest(), data, upload.name)
         except gan8.WeightsError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
             return
         other_label = upload.name
     elif generator.fingerprint != bundled.fingerprint:
@@ -526,10 +532,10 @@ def main() -> None:
                 try:
                     render(generator)
                 except ValueError as exc:  # absurd parameters from the URL or the widgets
-                    st.error(str(exc))
+                    st.error(plain(exc))
                 except Exception as exc:  # a bug or a resource failure: keep the page and other tabs alive
                     LOGGER.exception("tab %s failed", render.__name__)
-                    st.error(f"This tab failed ({type(exc).__name__}: {exc}). The other tabs keep working; "
+                    st.error(f"This tab failed ({type(exc).__name__}: {plain(exc)}). The other tabs keep working; "
                              "change a setting or reload the page to try again.")
 
 

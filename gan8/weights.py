@@ -89,7 +89,7 @@ def load_weights(path: WeightsSource = None, *, name: str | None = None) -> Gene
             )
     data, label = _read_source(path, name)
     try:
-        version, headers = scan_variables(data, max_inflated_bytes=MAX_WEIGHTS_FILE_BYTES)
+        _, headers = scan_variables(data, max_inflated_bytes=MAX_WEIGHTS_FILE_BYTES)
     except MatFormatError as exc:
         raise WeightsError(f"{label}: {exc}") from None
     by_name = {h.name: h for h in headers}

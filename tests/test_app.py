@@ -48,7 +48,16 @@ def _download(at, media, key):
 
 
 def _sidebar_text(at) -> str:
-    return " ".join(m.value for m in at.sidebar.markdown)
+    return _unescape(" ".join(m.value for m in at.sidebar.markdown))
+
+
+def _unescape(markdown: str) -> str:
+    """The page escapes file names and messages (app.plain); read them back as text."""
+    return markdown.replace("\\", "")
+
+
+def _errors(elements) -> list[str]:
+    return [_unescape(e.value) for e in elements]
 
 
 def _ok(at) -> None:
@@ -138,7 +147,7 @@ def test_interpolation_bad_seeds_show_error(app, text, message):
     at.text_input(key="keys").set_value(text)
     at.run()
     _ok(at)
-    assert any(message in e.value for e in at.error)
+    assert any(message in e for e in _errors(at.error))
 
 
 def test_statistics_tab(app, media, generator):
@@ -182,7 +191,7 @@ def test_bad_upload_shows_error_and_keeps_generator(app, weights, generator, cas
     at.sidebar.file_uploader[0].set_value(("broken.mat", make(weights), "application/octet-stream"))
     at.run()
     _ok(at)
-    message = " ".join(e.value for e in at.sidebar.error)
+    message = " ".join(_errors(at.sidebar.error))
     assert "broken.mat" in message and all(w in message for w in words)
     assert generator.fingerprint in _sidebar_text(at)
     assert at.get("download_button")   # the grid still renders on the previous weights
@@ -192,7 +201,7 @@ def test_missing_env_weights_shows_error_not_traceback(monkeypatch, tmp_path):
     monkeypatch.setenv("GAN8_WEIGHTS", str(tmp_path / "nope.mat"))
     at = AppTest.from_file(APP, default_timeout=60).run()
     _ok(at)
-    assert any("cannot read" in e.value for e in at.sidebar.error)
+    assert any("cannot read" in e for e in _errors(at.sidebar.error))
 
 
 def test_explorer_sliders_randomise_reset_and_nearest(app, media, generator):
@@ -245,7 +254,7 @@ def test_compare_needs_a_second_file_then_shows_both(app, tmp_path):
     at.file_uploader(key="compare_upload").set_value(("bad.mat", b"not a mat file", "application/octet-stream"))
     at.run()
     _ok(at)
-    assert any("bad.mat" in e.value and "not a MAT file" in e.value for e in at.error)
+    assert any("bad.mat" in e and "not a MAT file" in e for e in _errors(at.error))
 
 
 def test_quality_on_demand(app, generator):
@@ -296,7 +305,7 @@ def test_failure_in_one_tab_leaves_others_working_and_recovers(app, monkeypatch)
     at.number_input(key="stats_n").set_value(700)
     at.run()
     _ok(at)
-    assert any("disk on fire" in e.value and "other tabs keep working" in e.value for e in at.error)
+    assert any("disk on fire" in e and "other tabs keep working" in e for e in _errors(at.error))
     at = _open_tab(at, "Grid")
     _ok(at)
     assert not at.error and at.get("download_button")
@@ -304,3 +313,12 @@ def test_failure_in_one_tab_leaves_others_working_and_recovers(app, monkeypatch)
     at = _open_tab(at, "Statistics")
     _ok(at)
     assert not at.error and at.table
+
+
+def test_file_names_and_metadata_are_not_rendered_as_markdown(app, tmp_path):
+    at = app.run()
+    at.sidebar.file_uploader[0].set_value(("[x](http://example.invalid).mat", b"junk", "application/octet-stream"))
+    at.run()
+    _ok(at)
+    raw = " ".join(e.value for e in at.sidebar.error)
+    assert "\\[x\\]\\(http" in raw   # escaped: shown as text, not as a link
