@@ -43,6 +43,9 @@ def _build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--style", default="paper",
                       help="ink style: paper (black on white), mnist (white on black) or a matplotlib "
                            "colour map (default: paper)")
+    grid.add_argument("--latents", type=Path, default=None,
+                      help="draw these latents instead of sampling: an (n, 10) .npy array, n <= rows x cols "
+                           "(default: sampled from --seed and --psi)")
     grid.add_argument("--out", type=Path, default=Path("grid.png"), help="output PNG (default: grid.png)")
     grid.set_defaults(run=_run_grid)
 
@@ -107,11 +110,18 @@ def _run_grid(args) -> None:
     cols = check_count("--cols", args.cols, minimum=1, maximum=MAX_GRID_SIDE)
     check_count("--scale", args.scale, minimum=1, maximum=MAX_SCALE)
     generator = load_weights(args.weights)
-    images = generator.generate(sample_latents(rows * cols, args.seed, args.psi))
-    png = to_png(colorize(tile(images, rows, cols), args.style), scale=args.scale)
+    if args.latents is not None:
+        z = np.load(args.latents, allow_pickle=False)
+        if z.ndim != 2 or z.shape[1] != 10 or not 0 < len(z) <= rows * cols or not np.isfinite(z).all():
+            raise ValueError(f"{args.latents}: expected finite latents of shape (n, 10) with n <= {rows * cols}, "
+                             f"found shape {z.shape}")
+        source = f"latents from {args.latents}"
+    else:
+        z = sample_latents(rows * cols, args.seed, args.psi)
+        source = f"seed {args.seed}, psi {args.psi:g}"
+    png = to_png(colorize(tile(generator.generate(z), rows, cols), args.style), scale=args.scale)
     args.out.write_bytes(png)
-    print(f"wrote {args.out} ({rows} x {cols} samples, seed {args.seed}, psi {args.psi:g}, "
-          f"generator {generator.fingerprint})")
+    print(f"wrote {args.out} ({rows} x {cols} grid, {source}, generator {generator.fingerprint})")
 
 
 def _run_sample(args) -> None:

@@ -86,3 +86,20 @@ def test_bad_file_exits_nonzero_with_one_line_no_traceback(tmp_path, command):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert str(bad) in lines[0] and "MAT file" in lines[0]
+
+
+def test_grid_from_latents_reproduces_reference_picture(tmp_path, reference_weights):
+    z = tmp_path / "z.npy"
+    np.save(z, np.random.default_rng(0).standard_normal((10, 100)).T)   # the picture's convention
+    out = tmp_path / "g.png"
+    assert main(["grid", "--weights", str(reference_weights), "--latents", str(z), "--out", str(out)]) == 0
+    ours = np.asarray(Image.open(out)).astype(int)
+    reference = np.asarray(Image.open(REFERENCE_GRID).convert("L")).astype(int)
+    assert np.abs(ours - reference).max() <= 1
+
+
+def test_grid_rejects_bad_latents(tmp_path, weights_file, capsys):
+    z = tmp_path / "z.npy"
+    np.save(z, np.zeros((5, 9)))
+    assert main(["grid", "--weights", str(weights_file), "--latents", str(z)]) == 1
+    assert "shape (n, 10)" in capsys.readouterr().err
