@@ -126,27 +126,31 @@ class _Accumulator:
         self.pixel_hist = np.zeros(bins * IMAGE_PIXELS, dtype=np.int64)  # bin-major: bin * 784 + pixel
         self.ink_counts = np.zeros(IMAGE_PIXELS + 1, dtype=np.int64)
         self._work = np.empty((chunk, IMAGE_PIXELS), dtype=np.float32)
-        self._index = np.empty((chunk, IMAGE_PIXELS), dtype=np.int32)
+        self._inner = np.empty((chunk, IMAGE_PIXELS), dtype=bool)  # value below the last bin
         self._ink = np.empty((chunk, IMAGE_PIXELS), dtype=bool)
-        # Bin-major counters (bin * 784 + pixel): neighbouring pixels of a row mostly share a bin, so
-        # bincount's increments stay close together in memory (about 1.6x faster than pixel-major).
-        self._pixel_offset = np.arange(IMAGE_PIXELS, dtype=np.int32)
 
     def update(self, flat: np.ndarray) -> None:
         c = flat.shape[0]
-        work, index, ink = self._work[:c], self._index[:c], self._ink[:c]
+        work, inner, ink = self._work[:c], self._inner[:c], self._ink[:c]
         np.minimum(self.min, flat.min(axis=0), out=self.min)
         np.maximum(self.max, flat.max(axis=0), out=self.max)
         np.less(flat, self.ink_threshold, out=ink)
         per_image = np.add.reduce(ink.view(np.uint8), axis=1, dtype=np.uint16)  # 3x faster than count_nonzero
         self.ink_counts += np.bincount(per_image, minlength=IMAGE_PIXELS + 1)
         # Bin index floor(x * bins), exact because bins is a power of two; x = 1 joins the last bin.
+        # Most pixels are paper and land in the last bin: count those per pixel with one reduction and
+        # bincount only the rest (about a quarter), bin-major (bin * 784 + pixel) so that neighbouring
+        # pixels' increments stay close in memory. Twice as fast as binning every value.
         np.multiply(flat, self.bins, out=work)
-        np.minimum(work, self.bins - 1, out=work)
-        np.copyto(index, work, casting="unsafe")
+        np.less(work, self.bins - 1, out=inner)
+        not_last = np.add.reduce(inner.view(np.uint8), axis=0, dtype=np.int64)
+        positions = np.flatnonzero(inner)
+        index = work.ravel()[positions].astype(np.intp)
         index *= IMAGE_PIXELS
-        index += self._pixel_offset
-        self.pixel_hist += np.bincount(index.ravel(), minlength=self.pixel_hist.size)
+        index += positions % IMAGE_PIXELS
+        last = (self.bins - 1) * IMAGE_PIXELS
+        self.pixel_hist[:last] += np.bincount(index, minlength=last)
+        self.pixel_hist[last:] += c - not_last
         np.subtract(flat, self.shift, out=work)
         self.sum += work.sum(axis=0, dtype=np.float64)
         np.multiply(work, work, out=work)
