@@ -373,7 +373,7 @@ def show_statistics(stats: PixelStats, seed: int, psi: float) -> None:
     left, right = st.columns(2)
     difference = stats.mean - real.mean
     bound = float(max(np.abs(difference).max(), 1e-6))
-    left.plotly_chart(heatmap(difference, "Mean image: generated − real (blue: darker than real)", "RdBu",
+    left.plotly_chart(heatmap(difference, "Mean image: generated − real (red: more ink than real)", "RdBu",
                               -bound, bound), key="stats_mean_diff")
     overlay = go.Figure()
     for label, source, colour in (("generated", stats, "#444"), (f"real eights (n = {real.count})", real, "#d1495b")):

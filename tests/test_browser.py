@@ -110,8 +110,14 @@ def _no_exception(page) -> None:
 
 
 def _screenshot(page, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its own container, so grow the viewport to fit."""
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    viewport = page.viewport_size
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight ?? 1000")
+    page.set_viewport_size({"width": viewport["width"], "height": min(max(int(height), 1000), 4000)})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    page.set_viewport_size(viewport)
 
 
 def test_grid_tab_and_png_download(page):
