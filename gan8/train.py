@@ -35,7 +35,7 @@ class TrainConfig:
     lr_d: float = 2e-4
     beta1: float = 0.5              # low momentum keeps the two-player game from oscillating
     beta2: float = 0.999
-    r1_gamma: float = 0.5           # on the sum of squared input gradients of real images
+    r1_gamma: float = 2.0           # on the sum of squared input gradients of real images (0.5: FID 4.6, Z -3.9)
     ema_decay: float = 0.9995       # the saved generator is this average of the weights
     translate: int = 2              # DiffAugment: random shift of up to this many pixels, real and fake
     bias_clip: float = 1e-5         # mean image clipped to [clip, 1 - clip] before b2 = log((1 - m) / m)
