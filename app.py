@@ -152,6 +152,13 @@ def initial_weights() -> dict:
     return {"key": "bundled", "source": None, "label": "bundled weights", "origin": "bundled with gan8"}
 
 
+def generator_from_upload(upload) -> tuple[str, bytes, gan8.Generator]:
+    """(cache key, bytes, generator) of an uploaded file; raises WeightsError."""
+    data = upload.getvalue()
+    key = "sha256:" + hashlib.sha256(data).hexdigest()
+    return key, data, load_generator(key, data, upload.name)
+
+
 def weights_sidebar() -> gan8.Generator | None:
     """Upload or reset weights; returns the generator in use (None if even the default fails)."""
     if "weights" not in st.session_state:
@@ -164,10 +171,8 @@ def weights_sidebar() -> gan8.Generator | None:
         max_upload_size=UPLOAD_MB, help="A_1 (128 x 10), B_1 (128 x 1), A_2 (784 x 128), B_2 (784 x 1)")
     if upload is not None and upload.file_id != st.session_state.seen_upload:
         st.session_state.seen_upload = upload.file_id
-        data = upload.getvalue()
-        key = "sha256:" + hashlib.sha256(data).hexdigest()
         try:
-            load_generator(key, data, upload.name)
+            key, data, _ = generator_from_upload(upload)
         except gan8.WeightsError as exc:
             st.session_state.weights_error = str(exc)
         else:
@@ -443,9 +448,8 @@ def render_compare(generator: gan8.Generator) -> None:
     upload = st.file_uploader("Weights to compare with the bundled ones (.mat)", type=["mat"], key="compare_upload",
                               max_upload_size=UPLOAD_MB)
     if upload is not None:
-        data = upload.getvalue()
         try:
-            other = load_generator("sha256:" + hashlib.sha256(data).hexdigest(), data, upload.name)
+            _, _, other = generator_from_upload(upload)
         except gan8.WeightsError as exc:
             st.error(plain(exc))
             return
