@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import linalg
+from scipy import linalg, ndimage
 from scipy.spatial.distance import cdist
 from scipy.stats import mannwhitneyu, wasserstein_distance
 
@@ -25,12 +25,17 @@ from .generator import Generator
 from .latents import sample_latents
 
 __all__ = ["evaluate", "evaluate_command", "nearest_neighbours", "precision_recall_over_psi", "kid", "fid",
-           "precision_recall", "density_coverage", "one_nn_accuracy", "memorisation_z", "background_mask",
-           "speckle", "markdown_table", "parse_markdown_table", "Scores", "MEASURES"]
+           "precision_recall", "density_coverage", "one_nn_accuracy", "memorisation_z", "nearest_is_training",
+           "background_mask", "speckle", "ink_fragments", "markdown_table", "parse_markdown_table", "Scores",
+           "MEASURES"]
 
 # name, better direction, description
 MEASURES = [
     ("eight_rate", "higher", "share classified as 8"),
+    ("kid_heldout", "lower", "KID x 1e3 against held-out eights"),
+    ("fid_heldout", "lower", "FID against held-out eights"),
+    ("precision_heldout", "higher", "precision against held-out eights"),
+    ("recall_heldout", "higher", "recall against held-out eights"),
     ("kid", "lower", "KID x 1e3 (cubic kernel, unbiased)"),
     ("fid", "lower", "FID (all vs 400; floor n=100)"),
     ("precision", "higher", "improved precision (k=3)"),
@@ -39,9 +44,12 @@ MEASURES = [
     ("coverage", "higher", "coverage (k=5)"),
     ("one_nn", "lower", "1-NN accuracy (0.5 ideal)"),
     ("memorisation_z", "near 0", "data-copying Z (< -3: copies)"),
+    ("nearest_training", "near 0.8", "nearest real eight is a training one"),
     ("intensity_w1", "lower", "pixel-intensity W1 distance"),
     ("speckle", "lower", "background speckle (share < 0.9)"),
     ("background_ink", "lower", "mean ink on background"),
+    ("stray_blobs", "lower", "stray ink blobs per image"),
+    ("isolated_dots", "lower", "isolated ink pixels per image"),
 ]
 SUBSET = 100          # candidates per subset: the held-out set's size
 SPECKLE_LEVEL = 0.9   # a background pixel darker than this is visible grey dust
@@ -108,6 +116,18 @@ def memorisation_z(samples: np.ndarray, heldout: np.ndarray, train: np.ndarray) 
     return float((u - m * n / 2) / np.sqrt(m * n * (m + n + 1) / 12))
 
 
+def nearest_is_training(samples: np.ndarray, train: np.ndarray, heldout: np.ndarray) -> float:
+    """Share of samples whose nearest real image (pixel L2) is a training image, not a held-out one.
+
+    A generator that never saw either set treats them alike, so the share is
+    len(train) / (len(train) + len(heldout)) (0.8 for 400 and 100); copies of training images
+    push it to 1. Unlike the data-copying Z, this does not move when samples are smoother or
+    more typical than real digits, since that brings them nearer to both sets at once.
+    """
+    index, _ = nearest_neighbours(samples, np.concatenate([train, heldout]))
+    return float(np.mean(index < len(train)))
+
+
 def nearest_neighbours(images: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each image, the index of the nearest reference image (pixel L2) and the distance.
 
@@ -143,6 +163,33 @@ def speckle(images: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
     """Share of background pixels darker than SPECKLE_LEVEL, and their mean ink (1 - value)."""
     values = np.asarray(images)[:, mask]
     return float(np.mean(values < SPECKLE_LEVEL)), float(np.mean(1.0 - values))
+
+
+# 8-connectivity inside each image of an (n, 28, 28) stack, never across images.
+_IN_IMAGE = np.zeros((3, 3, 3), dtype=bool)
+_IN_IMAGE[1] = True
+
+
+def ink_fragments(images: np.ndarray, threshold: float = 0.5) -> tuple[float, float]:
+    """Dust and grain that feature-space scores miss, counted on the ink mask (value < threshold).
+
+    Returns the mean number of stray blobs per image (8-connected ink components beyond the
+    first; a clean digit has none) and the mean number of isolated ink pixels per image (ink
+    with no ink among its 8 neighbours).
+
+    images : ndarray, shape (n, 28, 28), 1 = paper.
+    """
+    ink = np.asarray(images) < threshold
+    if len(ink) == 0:
+        return float("nan"), float("nan")
+    labels, _ = ndimage.label(ink, structure=_IN_IMAGE)
+    # Labels are given in scan order, so image i holds a contiguous run of them: its count is
+    # the rise of the running maximum label.
+    last = np.maximum.accumulate(labels.reshape(len(ink), -1).max(axis=1))
+    components = np.diff(last, prepend=0)
+    neighbours = ndimage.convolve(ink.astype(np.uint8), _IN_IMAGE.astype(np.uint8), mode="constant") - ink
+    isolated = (ink & (neighbours == 0)).sum(axis=(1, 2))
+    return float(np.mean(np.maximum(components - 1, 0))), float(np.mean(isolated))
 
 
 @dataclass(frozen=True)
@@ -186,18 +233,39 @@ def _score(images: np.ndarray, reference: ReferenceEights, classifier: DigitClas
     real_values = reference.train.ravel()
     scores["intensity_w1"] = float(wasserstein_distance(np.asarray(images, np.float64).ravel(), real_values))
     scores["speckle"], scores["background_ink"] = speckle(images, mask)
+    scores["stray_blobs"], scores["isolated_dots"] = ink_fragments(images)
     if memorisation:
         scores["memorisation_z"] = memorisation_z(images, reference.heldout, reference.train)
+        scores["nearest_training"] = nearest_is_training(images, reference.train, reference.heldout)
     else:  # real floor: one half of the held-out eights against the other
         half = len(reference.heldout) // 2
-        scores["memorisation_z"] = memorisation_z(reference.heldout[:half], reference.heldout[half:],
-                                                  reference.train)
+        first, second = reference.heldout[:half], reference.heldout[half:]
+        scores["memorisation_z"] = memorisation_z(first, second, reference.train)
+        # Both halves in turn, each against the other half and a training subset of 4 times its size
+        # (so that chance is 0.8, as for samples), over several subsets.
+        k = len(reference.train) * len(second) // len(reference.heldout)
+        shares = [nearest_is_training(a, reference.train[rng.choice(len(reference.train), k, replace=False)], b)
+                  for _ in range(8) for a, b in ((first, second), (second, first))]
+        scores["nearest_training"] = float(np.mean(shares))
     return scores
+
+
+def _heldout_scores(candidates_f: np.ndarray, heldout_f: np.ndarray) -> dict[str, float]:
+    """Measures against the held-out eights, which no generator trained here has seen: they reward
+    generalising, where measures against the training eights also reward fitting those 400."""
+    subsets = [candidates_f[i:i + len(heldout_f)]
+               for i in range(0, len(candidates_f) - len(heldout_f) + 1, len(heldout_f))]
+    pairs = [precision_recall(heldout_f, s) for s in subsets]
+    return {"kid_heldout": float(np.mean([1e3 * kid(s, heldout_f) for s in subsets])),
+            "fid_heldout": fid(candidates_f, heldout_f),
+            "precision_heldout": float(np.mean([p for p, _ in pairs])),
+            "recall_heldout": float(np.mean([r for _, r in pairs]))}
 
 
 def evaluate(generator: Generator, n: int = 5000, seed: int = 0, reference: ReferenceEights | None = None,
              classifier: DigitClassifier | None = None, psi: float = 1.0) -> Scores:
-    """Score ``n`` samples of ``generator`` (n >= 100) and the real held-out eights."""
+    """Score ``n`` samples of ``generator`` (n >= 100) and, as the floor, real eights: the held-out
+    eights against the training eights, and the training eights against the held-out ones."""
     if n < SUBSET:
         raise ValueError(f"n must be at least {SUBSET}, found {n}")
     reference = reference or load_reference_eights()
@@ -205,8 +273,11 @@ def evaluate(generator: Generator, n: int = 5000, seed: int = 0, reference: Refe
     images = generator.generate(sample_latents(n, seed, psi))
     train_f = classifier.features(reference.train)
     mask = background_mask(reference.train)
+    heldout_f = classifier.features(reference.heldout)
     samples = _score(images, reference, classifier, train_f, mask, seed, memorisation=True)
+    samples |= _heldout_scores(classifier.features(images), heldout_f)
     floor = _score(reference.heldout, reference, classifier, train_f, mask, seed, memorisation=False)
+    floor |= _heldout_scores(train_f, heldout_f)  # the training eights, 100 at a time, as candidates
     return Scores(samples=samples, floor=floor, n=n, seed=seed)
 
 

@@ -104,6 +104,26 @@ def test_background_mask_and_speckle_by_hand():
     assert ink == pytest.approx((0.5 + 0.05) / (2 * mask.sum()))
 
 
+def test_ink_fragments_by_hand():
+    images = np.ones((4, 28, 28))
+    images[0, 5:10, 5:8] = 0.0      # one stroke ...
+    images[0, 20, 20] = 0.0         # ... and a dot of dust: one stray blob, one isolated pixel
+    images[1, 3, 3] = images[1, 4, 4] = 0.0   # diagonal neighbours: one blob, neither isolated
+    images[1, 10, 10] = 0.2         # two more dots, dark enough to count as ink
+    images[1, 10, 12] = 0.3
+    images[1, 20, 20] = 0.6         # too light to be ink
+    images[3, 0, 0] = images[3, 27, 27] = 0.0  # corners: no wrap-around between rows or images
+    stray, isolated = ev.ink_fragments(images)  # image 2 is blank paper: no blob at all
+    assert stray == pytest.approx((1 + 2 + 0 + 1) / 4)
+    assert isolated == pytest.approx((1 + 2 + 0 + 2) / 4)
+    assert ev.ink_fragments(images[2:3]) == (0.0, 0.0)
+
+
+def test_real_eights_are_clean_strokes(digits):
+    stray, isolated = ev.ink_fragments(digits.heldout_eights)
+    assert stray < 0.1 and isolated < 0.05
+
+
 def test_markdown_table_round_trip():
     samples = {key: i / 7 for i, (key, _, _) in enumerate(ev.MEASURES)}
     scores = ev.Scores(samples=samples, floor=samples, n=100, seed=0)
