@@ -41,6 +41,13 @@ class TrainConfig:
     bias_clip: float = 1e-5         # mean image clipped to [clip, 1 - clip] before b2 = log((1 - m) / m)
     smooth: float = 0.0             # weight of a smoothness penalty on each hidden unit's 28 x 28 output pattern
     paper_mask: bool = True         # pixels no training eight inks stay paper: their A_2 rows are fixed at 0
+    tv: float = 0.0                 # weight of a total-variation penalty on generated images (dust and grain)
+    lr_decay_from: float = 1.0      # fraction of the run after which both learning rates fall linearly to 0
+    g_weight_decay: float = 0.0     # decoupled (AdamW) weight decay on the generator's output weights W2
+    warp_p: float = 0.0             # DiffAugment: share of real and fake images given a random small affine warp
+    warp_rotate: float = 10.0       # warp range: rotation in degrees, ...
+    warp_scale: float = 0.1         # ... relative scale, ...
+    warp_shear: float = 0.1         # ... and shear
     log_every: int = 500
 
 
@@ -86,13 +93,33 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
     opt_g = Adam(g, config.lr_g, config.beta1, config.beta2)
     opt_d = Adam(d, config.lr_d, config.beta1, config.beta2)
     tables = nets.translation_tables(config.translate)
+    if config.warp_p:
+        warp_index, warp_weight = nets.warp_tables(rng, 256, config.warp_rotate, config.warp_scale, config.warp_shear)
     history, start, B = [], time.perf_counter(), config.batch
 
     def augment(x):
+        """Translate every image, then warp a share warp_p of them; returns what augment_backward needs."""
         index = tables[rng.integers(len(tables), size=len(x))]
-        return nets.translate(x, index), index
+        x = nets.translate(x, index)
+        if not config.warp_p:
+            return x, (index, None, None)
+        rows = np.flatnonzero(rng.random(len(x)) < config.warp_p)
+        pick = rng.integers(1, len(warp_index), size=len(rows))
+        x[rows] = nets.warp(x[rows], warp_index[pick], warp_weight[pick])
+        return x, (index, rows, pick)
 
+    def augment_backward(dx, state):
+        index, rows, pick = state
+        if rows is not None:
+            dx = dx.copy()
+            dx[rows] = nets.warp_backward(dx[rows], warp_index[pick], warp_weight[pick])
+        return nets.translate_backward(dx, index)
+
+    decay_start = int(config.lr_decay_from * config.steps)
     for step in range(1, config.steps + 1):
+        if step > decay_start:
+            fraction = (config.steps - step + 1) / (config.steps - decay_start + 1)
+            opt_g.lr, opt_d.lr = config.lr_g * fraction, config.lr_d * fraction
         # Discriminator: softplus(-D(real)) + softplus(D(fake)) + R1 on real.
         x_real, _ = augment(real[rng.integers(len(real), size=B)])
         x_fake, _ = nets.generator_forward(g, rng.standard_normal((B, 10)).astype(np.float32))
@@ -107,17 +134,22 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
 
         # Generator: non-saturating softplus(-D(fake)).
         x_fake, cache_g = nets.generator_forward(g, rng.standard_normal((B, 10)).astype(np.float32))
-        x_aug, index = augment(x_fake)
+        x_aug, state = augment(x_fake)
         out, cache = nets.discriminator_forward(d, x_aug, config.leak)
         loss_g = float(np.mean(np.logaddexp(0, -out)))
         _, dx_aug = nets.discriminator_backward(d, cache, -expit(-out) / B, need_params=False)
-        grads_g = nets.generator_backward(g, cache_g, nets.translate_backward(dx_aug, index))
+        dx = augment_backward(dx_aug, state)
+        if config.tv:
+            dx += nets.total_variation(x_fake, config.tv)[1]
+        grads_g = nets.generator_backward(g, cache_g, dx)
         if config.smooth:
             grads_g["W2"] += nets.smoothness_penalty(g["W2"], config.smooth)[1]
         if config.paper_mask:
             grads_g["W2"] *= keep
             grads_g["b2"] *= keep
         opt_g.step(g, grads_g)
+        if config.g_weight_decay:
+            g["W2"] *= 1.0 - opt_g.lr * config.g_weight_decay
         decay = min(config.ema_decay, (1 + step) / (10 + step))  # warm-up: early averages forget faster
         for k in ema:
             ema[k] *= decay

@@ -137,3 +137,60 @@ def test_smoothness_penalty_gradient_and_value():
     picks, numeric = _numeric_grad(lambda: nets.smoothness_penalty(w2, 0.3)[0], w2)
     np.testing.assert_allclose(grad.reshape(-1)[picks], numeric, rtol=1e-5, atol=1e-7)
     assert nets.smoothness_penalty(np.ones((2, 784)), 1.0)[0] == 0.0
+
+
+def test_total_variation_gradient_and_value():
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0.0, 1.0, (3, 784))
+    value, grad = nets.total_variation(x, 0.2)
+    by_hand = sum(np.abs(np.diff(image.reshape(28, 28), axis=a)).sum() for image in x for a in (0, 1))
+    assert value == pytest.approx(0.2 * by_hand / 3)
+    picks, numeric = _numeric_grad(lambda: nets.total_variation(x, 0.2)[0], x, eps=1e-7)
+    np.testing.assert_allclose(grad.reshape(-1)[picks], numeric, rtol=1e-5, atol=1e-7)
+    dot = np.ones((1, 784))
+    dot[0, 14 * 28 + 14] = 0.0  # one dark pixel away from the border costs 4 times its ink
+    assert nets.total_variation(dot, 1.0)[0] == pytest.approx(4.0)
+
+
+def test_warp_identity_table_and_paper_fill():
+    index, weight = nets.warp_tables(np.random.default_rng(0), 5, rotate=10, scale=0.1, shear=0.1)
+    assert index.shape == weight.shape == (5, 784, 4)
+    np.testing.assert_allclose(weight.sum(axis=2), 1.0, atol=1e-6)   # bilinear weights are a partition of one
+    x = np.random.default_rng(1).uniform(0, 1, (5, 784))
+    np.testing.assert_allclose(nets.warp(x[:1], index[:1], weight[:1]), x[:1], atol=1e-6)  # table 0: identity
+    paper = nets.warp(np.ones((5, 784)), index, weight)
+    np.testing.assert_allclose(paper, 1.0, atol=1e-6)   # paper stays paper, outside the image included
+
+
+@pytest.mark.parametrize(("matrix", "expected"), [
+    ([[0.0, -1.0], [1.0, 0.0]], lambda im: np.rot90(im, k=-1)),   # output (r, c) reads input (27 - c, r)
+    ([[1.0, 0.0], [0.0, -1.0]], lambda im: im[:, ::-1]),           # a mirror
+    ([[0.5, 0.0], [0.0, 0.5]], None),                             # a 2x zoom, checked pixel by pixel
+])
+def test_affine_table_geometry(matrix, expected):
+    image = np.ones((28, 28))
+    image[4:20, 6] = 0.0
+    image[19, 6:14] = 0.0                                # an "L", so that any wrong turn shows
+    index, weight = nets.affine_table(np.array(matrix))
+    moved = nets.warp(image.ravel(order="F")[None], index[None], weight[None])[0].reshape(28, 28, order="F")
+    if expected is not None:
+        np.testing.assert_allclose(moved, expected(image), atol=1e-6)
+    else:  # output (r, c) samples (r/2 + 6.75, c/2 + 6.75): bilinear between the 4 neighbours, by hand
+        for r, c in [(0, 0), (10, 3), (27, 27), (13, 14)]:
+            y, x = r / 2 + 6.75, c / 2 + 6.75
+            y0, x0 = int(np.floor(y)), int(np.floor(x))
+            fy, fx = y - y0, x - x0
+            by_hand = ((1 - fy) * (1 - fx) * image[y0, x0] + fy * (1 - fx) * image[y0 + 1, x0]
+                       + (1 - fy) * fx * image[y0, x0 + 1] + fy * fx * image[y0 + 1, x0 + 1])
+            assert moved[r, c] == pytest.approx(by_hand, abs=1e-6)
+
+
+def test_warp_gradient_is_the_adjoint():
+    rng = np.random.default_rng(2)
+    index, weight = nets.warp_tables(rng, 4, rotate=15, scale=0.15, shear=0.2)
+    pick = rng.integers(0, 4, 6)
+    x = rng.standard_normal((6, 784))
+    g = rng.standard_normal((6, 784))
+    constant = nets.warp(np.zeros_like(x), index[pick], weight[pick])   # the paper fill alone
+    linear = nets.warp(x, index[pick], weight[pick]) - constant
+    assert np.sum(linear * g) == pytest.approx(np.sum(x * nets.warp_backward(g, index[pick], weight[pick])))
