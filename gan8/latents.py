@@ -23,13 +23,18 @@ INTERPOLATIONS = ("slerp", "linear")
 def sample_latents(n: int, rng, psi: float = 1.0) -> np.ndarray:
     """Draw ``n`` latents z ~ N(0, I), scaled by the truncation factor ``psi``.
 
+    The draws fill a 10 x n matrix column by column, one column per sample, as the original
+    project's ``randn(10, n)`` did: sample i is column i of ``rng.standard_normal((10, n))``.
+    So ``sample_latents(100, 0)`` on data21.mat gives exactly the samples of the reference picture
+    (``np.random.default_rng(0).standard_normal((10, 100))``). The sample at a position therefore
+    depends on n; :func:`gan8.pixel_stats` streams its own latents instead.
+
     Parameters
     ----------
     n : int, at most MAX_SAMPLES (100,000); stream more with :func:`gan8.pixel_stats`
     rng : int, numpy.random.Generator or SeedSequence
         A seed or generator (never the global numpy state). The same seed gives the same
-        latents on every machine, and sample i depends only on the seed and i: the first 10 of
-        ``sample_latents(100, s)`` are ``sample_latents(10, s)``.
+        latents on every machine (numpy's PCG64 and its standard normal are fixed).
     psi : float
         Truncation: z' = psi z. Below 1 trades variety for typical, cleaner samples.
 
@@ -39,7 +44,7 @@ def sample_latents(n: int, rng, psi: float = 1.0) -> np.ndarray:
     """
     n = check_count("n", n, maximum=MAX_SAMPLES)
     psi = check_psi(psi)
-    z = np.random.default_rng(rng).standard_normal((n, LATENT_DIM))
+    z = np.random.default_rng(rng).standard_normal((LATENT_DIM, n)).T.copy()  # (n, 10), C order
     z *= psi
     return z
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .generator import HIDDEN_DIM, IMAGE_PIXELS, IMAGE_SIDE, LATENT_DIM, Generator
-from .latents import sample_latents
 from .limits import MAX_STATS_SAMPLES, check_count, check_psi
 
 __all__ = ["PixelStats", "pixel_stats", "image_stats", "DEFAULT_CHUNK", "DEFAULT_BINS", "INK_THRESHOLD"]
@@ -183,8 +182,10 @@ def pixel_stats(generator: Generator, n: int, rng, psi: float = 1.0, chunk: int 
                 ink_threshold: float = INK_THRESHOLD) -> PixelStats:
     """Statistics of ``n`` samples, generated and reduced ``chunk`` at a time.
 
-    The samples are exactly ``generator.generate(sample_latents(n, rng, psi))``, so the result
-    does not depend on ``chunk`` beyond float rounding.
+    The latents are the rows of ``psi * np.random.default_rng(rng).standard_normal((n, 10))``,
+    drawn ``chunk`` rows at a time from one stream, so the samples do not depend on ``chunk``
+    and the result depends on it only through float rounding. (:func:`gan8.sample_latents`
+    fills its matrix column by column, as the original project did, which no streaming can do.)
 
     Parameters
     ----------
@@ -215,7 +216,9 @@ def pixel_stats(generator: Generator, n: int, rng, psi: float = 1.0, chunk: int 
     done = 0
     while done < n:
         c = min(chunk, n - done)
-        generator.generate(sample_latents(c, rng, psi), out=images[:c], hidden=hidden[:c])
+        z = rng.standard_normal((c, LATENT_DIM))
+        z *= psi
+        generator.generate(z, out=images[:c], hidden=hidden[:c])
         acc.update(images[:c].reshape(c, IMAGE_PIXELS))
         done += c
         if progress is not None:

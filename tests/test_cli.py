@@ -22,18 +22,16 @@ def test_grid(tmp_path, weights_file, generator, capsys):
     assert generator.fingerprint in capsys.readouterr().out
 
 
-def test_grid_reference_defaults(tmp_path, reference_weights):
+def test_grid_defaults_draw_the_reference_picture(tmp_path, reference_weights):
+    """`grid --weights data21.mat` with every default (seed 0, 10 x 10, scale 2) is the original
+    project's result: the reference picture, pixel for pixel up to 8-bit rounding."""
     out = tmp_path / "g.png"
     assert main(["grid", "--weights", str(reference_weights), "--out", str(out)]) == 0
-    picture = np.asarray(Image.open(out))
-    assert picture.shape == (604, 604)
-    # black ink on white paper with grey gaps, like the reference picture (other latents, so
-    # compare the look: gap colour and the shares of paper, ink and grey)
-    reference = np.asarray(Image.open(REFERENCE_GRID).convert("L"))
+    picture = np.asarray(Image.open(out)).astype(int)
+    reference = np.asarray(Image.open(REFERENCE_GRID).convert("L")).astype(int)
+    assert picture.shape == reference.shape == (604, 604)
     assert picture[0, 0] == reference[0, 0] == round(0.75 * 255)
-    for low, high in [(0, 50), (50, 200), (200, 256)]:
-        share = ((picture >= low) & (picture < high)).mean()
-        assert share == pytest.approx(((reference >= low) & (reference < high)).mean(), abs=0.03)
+    assert np.abs(picture - reference).max() <= 1
 
 
 def test_sample(tmp_path, weights_file, generator):
