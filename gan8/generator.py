@@ -87,7 +87,7 @@ class Generator:
 
     @property
     def n_params(self) -> int:
-        """Number of weights and biases (102,672 for the 10-128-784 network)."""
+        """Number of weights and biases (102,544 for the 10-128-784 network)."""
         return sum(a.size for a in (self.A_1, self.B_1, self.A_2, self.B_2))
 
     @property
