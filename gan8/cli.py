@@ -20,8 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args) or 0
-    except (WeightsError, ValueError, OSError) as exc:
+    except (WeightsError, ValueError) as exc:
         print(f"gan8 {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # writing an output file, mostly
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"gan8 {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"gan8 {args.command}: interrupted", file=sys.stderr)

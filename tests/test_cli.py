@@ -73,6 +73,13 @@ def test_absurd_parameters_exit_with_one_line(tmp_path, weights_file, capsys, ar
     assert words in err and len(err.splitlines()) == 1
 
 
+def test_unwritable_output_names_the_path(tmp_path, weights_file, capsys):
+    out = tmp_path / "missing-folder" / "g.png"
+    assert main(["grid", "--weights", str(weights_file), "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"gan8 grid: error: {out}: No such file or directory"
+
+
 @pytest.mark.parametrize("command", ["grid", "sample", "stats", "info"])
 def test_bad_file_exits_nonzero_with_one_line_no_traceback(tmp_path, command):
     bad = tmp_path / "bad.mat"
