@@ -488,8 +488,10 @@ def render_compare(generator: gan8.Generator) -> None:
 
 
 def render_quality(generator: gan8.Generator) -> None:
-    st.caption("Samples scored against the 400 real training eights, beside the floor that 100 held-out real "
-               "eights reach. Feature-space measures use the hidden layer of gan8's shipped digit classifier.")
+    st.caption("Samples scored against real MNIST eights, beside the floor that real eights reach: against the 100 "
+               "held-out eights (which reward generalising) and against the 400 training eights (which also reward "
+               "fitting them). Feature-space measures use the hidden layer of gan8's shipped digit classifier; "
+               "cleanliness and copying are measured on pixels.")
     c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
     n = c1.select_slider("Samples", [500, 1000, 2000, 5000], 1000, key="quality_n", persist_state="page")
     seed = c2.number_input("Seed", 0, 2**31 - 1, 0, key="quality_seed", persist_state="page")
