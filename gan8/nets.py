@@ -248,7 +248,7 @@ def warp_tables(rng: np.random.Generator, count: int, rotate: float, scale: floa
 def warp(x: np.ndarray, index: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Resample each image: x (B, 784), index and weight (B, 784, 4) rows of ``warp_tables``."""
     padded = np.concatenate([x, np.ones((len(x), 1), x.dtype)], axis=1)  # column 784 is paper
-    taps = np.take_along_axis(padded, index.reshape(len(x), -1), axis=1).reshape(index.shape)
+    taps = np.take_along_axis(padded, index.reshape(len(x), 784 * 4), axis=1).reshape(index.shape)
     return np.einsum("bkj,bkj->bk", taps, weight.astype(x.dtype, copy=False))
 
 

@@ -158,6 +158,8 @@ def test_warp_identity_table_and_paper_fill():
     np.testing.assert_allclose(weight.sum(axis=2), 1.0, atol=1e-6)   # bilinear weights are a partition of one
     x = np.random.default_rng(1).uniform(0, 1, (5, 784))
     np.testing.assert_allclose(nets.warp(x[:1], index[:1], weight[:1]), x[:1], atol=1e-6)  # table 0: identity
+    assert nets.warp(x[:0], index[:0], weight[:0]).shape == (0, 784)          # an empty batch is fine
+    assert nets.warp_backward(x[:0], index[:0], weight[:0]).shape == (0, 784)
     paper = nets.warp(np.ones((5, 784)), index, weight)
     np.testing.assert_allclose(paper, 1.0, atol=1e-6)   # paper stays paper, outside the image included
 
