@@ -515,7 +515,8 @@ def render_quality(generator: gan8.Generator) -> None:
                              textposition="top right", name="generated"))
     fig.add_trace(go.Scatter(x=[scores.floor["recall"]], y=[scores.floor["precision"]], mode="markers",
                              marker=dict(symbol="star", size=14, color="#d1495b"), name="held-out real eights"))
-    fig.update_layout(title="Precision and recall over truncation ψ (500 samples each)", height=420,
+    fig.update_layout(title="Precision and recall over truncation ψ against the training eights (500 samples each)",
+                      height=420,
                       xaxis_title="recall", yaxis_title="precision", margin=dict(l=10, r=10, t=40, b=10))
     fig.update_xaxes(range=[0, 1.05])
     fig.update_yaxes(range=[0, 1.05])
