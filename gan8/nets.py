@@ -143,12 +143,7 @@ def smoothness_penalty(W2: np.ndarray, weight: float) -> tuple[float, np.ndarray
     d0 = np.diff(m, axis=1)
     d1 = np.diff(m, axis=2)
     value = weight * float(np.sum(d0 * d0) + np.sum(d1 * d1)) / h
-    grad = np.zeros_like(m)
-    grad[:, 1:, :] += d0
-    grad[:, :-1, :] -= d0
-    grad[:, :, 1:] += d1
-    grad[:, :, :-1] -= d1
-    return value, (2.0 * weight / h) * grad.reshape(h, 784)
+    return value, (2.0 * weight / h) * _differences_adjoint(d0, d1)
 
 
 def total_variation(x: np.ndarray, weight: float) -> tuple[float, np.ndarray]:
@@ -163,13 +158,18 @@ def total_variation(x: np.ndarray, weight: float) -> tuple[float, np.ndarray]:
     d0 = np.diff(m, axis=1)
     d1 = np.diff(m, axis=2)
     value = weight * float(np.abs(d0).sum() + np.abs(d1).sum()) / b
-    s0, s1 = np.sign(d0), np.sign(d1)
-    grad = np.zeros_like(m)
-    grad[:, 1:, :] += s0
-    grad[:, :-1, :] -= s0
-    grad[:, :, 1:] += s1
-    grad[:, :, :-1] -= s1
-    return value, (weight / b) * grad.reshape(b, 784)
+    return value, (weight / b) * _differences_adjoint(np.sign(d0), np.sign(d1))
+
+
+def _differences_adjoint(g0: np.ndarray, g1: np.ndarray) -> np.ndarray:
+    """Pull gradients with respect to ``np.diff(m, axis=1)`` and ``np.diff(m, axis=2)`` of a
+    (n, 28, 28) stack back to the stack, flattened to (n, 784)."""
+    grad = np.zeros((g0.shape[0], 28, 28), dtype=g0.dtype)
+    grad[:, 1:, :] += g0
+    grad[:, :-1, :] -= g0
+    grad[:, :, 1:] += g1
+    grad[:, :, :-1] -= g1
+    return grad.reshape(-1, 784)
 
 
 def translation_tables(max_shift: int) -> np.ndarray:
