@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import pickle
 import struct
-import time
 import tracemalloc
 import zlib
 
@@ -62,6 +61,14 @@ def _mutate(data: bytes, rng: np.random.Generator) -> bytes:
     return bytes(data)
 
 
+def mutants(seed_name: str, count: int):
+    """``count`` seeded mutants of one of the seed files (the same on every run)."""
+    seed = _seed_files()[seed_name]
+    rng = np.random.default_rng(zlib.crc32(seed_name.encode()))
+    for _ in range(count):
+        yield _mutate(seed, rng)
+
+
 def _load_safely(data: bytes) -> str:
     """'ok' or 'error'; any other exception fails the test."""
     try:
@@ -75,24 +82,19 @@ def _load_safely(data: bytes) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("seed_name", sorted(_seed_files()))
 def test_mutated_files_raise_only_weights_error(seed_name):
-    seed = _seed_files()[seed_name]
-    rng = np.random.default_rng(zlib.crc32(seed_name.encode()))
     outcomes = {"ok": 0, "error": 0}
-    worst_seconds = worst_bytes = 0.0
+    worst_bytes = 0.0
     tracemalloc.start()
     try:
-        for _ in range(MUTANTS_PER_SEED):
-            mutant = _mutate(seed, rng)
+        for mutant in mutants(seed_name, MUTANTS_PER_SEED):
             before, _ = tracemalloc.get_traced_memory()
             tracemalloc.reset_peak()
-            start = time.perf_counter()
             outcomes[_load_safely(mutant)] += 1
-            worst_seconds = max(worst_seconds, time.perf_counter() - start)
             worst_bytes = max(worst_bytes, tracemalloc.get_traced_memory()[1] - before)
     finally:
         tracemalloc.stop()
+    # (how long the worst file takes is measured by benchmarks/hostile_files.py, not asserted here)
     assert outcomes["error"] > MUTANTS_PER_SEED // 3
-    assert worst_seconds < 2.0, f"slowest file took {worst_seconds:.2f} s"
     assert worst_bytes < 32 * 2**20, f"peak extra memory {worst_bytes / 2**20:.0f} MiB for one file"
 
 
@@ -115,7 +117,8 @@ def _with_first_element(element: bytes) -> bytes:
     return data[:128] + element + data[136 + nbytes:]
 
 
-@pytest.mark.parametrize("make,words", [
+# (make the file, words its error must contain)
+HOSTILE = [
     (lambda: _v5_header() + _matrix_element(b"A_1", (2**30, 2**30)), ["A_1", "1073741824 x 1073741824"]),
     (lambda: _with_first_element(_matrix_element(b"A_1", (128, 10), payload=struct.pack("<II", 9, 2**31))),
      ["damaged"]),
@@ -127,18 +130,19 @@ def _with_first_element(element: bytes) -> bytes:
     (lambda: np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes(), ["not a MAT file"]),
     (lambda: struct.pack("<5i", 0, 2**30, 2**30, 0, 4) + b"A_1\x00", ["truncated"]),   # v4, huge
     (lambda: _mat({**random_weights(0), "A_1": np.array([["x"]], dtype=object)}), ["A_1", "cell"]),
-])
+]
+
+
+@pytest.mark.parametrize("make,words", HOSTILE)
 def test_hostile_files_are_refused_before_allocation(make, words):
     data = make()
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         with pytest.raises(WeightsError) as info:
             gan8.load_weights(data, name="hostile.mat")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert time.perf_counter() - start < 2.0
     assert peak < 4 * len(data) + 16 * 2**20   # nothing near the declared sizes is allocated
     for word in words:
         assert word in str(info.value)
