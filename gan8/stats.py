@@ -83,8 +83,8 @@ class PixelStats:
             "ink fraction 5%": self.ink_fraction_quantile(0.05),
             "ink fraction median": self.ink_fraction_quantile(0.5),
             "ink fraction 95%": self.ink_fraction_quantile(0.95),
-            "share of pure paper (value 1)": float(self.pixel_hist[..., -1].sum()
-                                                   / max(self.count * IMAGE_PIXELS, 1)),
+            f"share of paper (value >= {self.hist_edges[-2]:.3f})": float(self.pixel_hist[..., -1].sum()
+                                                                     / max(self.count * IMAGE_PIXELS, 1)),
         }
 
     def to_npz(self) -> bytes:
@@ -122,34 +122,32 @@ class _Accumulator:
         self.sumsq = np.zeros(IMAGE_PIXELS)
         self.min = np.full(IMAGE_PIXELS, np.inf, dtype=np.float32)
         self.max = np.full(IMAGE_PIXELS, -np.inf, dtype=np.float32)
-        self.pixel_hist = np.zeros(bins * IMAGE_PIXELS, dtype=np.int64)  # bin-major: bin * 784 + pixel
+        # Counts by key = bin * 784 + pixel (bin-major), with one extra bin for x = 1 exactly, folded
+        # into the last bin at the end. The keys fit in uint16 for up to 82 bins.
+        self.key_counts = np.zeros((bins + 1) * IMAGE_PIXELS, dtype=np.int64)
+        key_type = np.uint16 if (bins + 1) * IMAGE_PIXELS <= np.iinfo(np.uint16).max + 1 else np.uint32
+        self._pixel = np.arange(IMAGE_PIXELS, dtype=key_type)
+        self._keys = np.empty((chunk, IMAGE_PIXELS), dtype=key_type)
         self.ink_counts = np.zeros(IMAGE_PIXELS + 1, dtype=np.int64)
         self._work = np.empty((chunk, IMAGE_PIXELS), dtype=np.float32)
-        self._inner = np.empty((chunk, IMAGE_PIXELS), dtype=bool)  # value below the last bin
         self._ink = np.empty((chunk, IMAGE_PIXELS), dtype=bool)
 
     def update(self, flat: np.ndarray) -> None:
         c = flat.shape[0]
-        work, inner, ink = self._work[:c], self._inner[:c], self._ink[:c]
+        work, keys, ink = self._work[:c], self._keys[:c], self._ink[:c]
         np.minimum(self.min, flat.min(axis=0), out=self.min)
         np.maximum(self.max, flat.max(axis=0), out=self.max)
         np.less(flat, self.ink_threshold, out=ink)
         per_image = np.add.reduce(ink.view(np.uint8), axis=1, dtype=np.uint16)  # 3x faster than count_nonzero
         self.ink_counts += np.bincount(per_image, minlength=IMAGE_PIXELS + 1)
-        # Bin index floor(x * bins), exact because bins is a power of two; x = 1 joins the last bin.
-        # Most pixels are paper and land in the last bin: count those per pixel with one reduction and
-        # bincount only the rest (about a quarter), bin-major (bin * 784 + pixel) so that neighbouring
-        # pixels' increments stay close in memory. Twice as fast as binning every value.
+        # Bin index floor(x * bins): exact because bins is a power of two, and the float-to-unsigned
+        # cast truncates, which is floor for x >= 0. One bincount of small unsigned keys over the
+        # whole chunk is 1.5x faster than selecting the non-paper values first.
         np.multiply(flat, self.bins, out=work)
-        np.less(work, self.bins - 1, out=inner)
-        not_last = np.add.reduce(inner.view(np.uint8), axis=0, dtype=np.int64)
-        positions = np.flatnonzero(inner)
-        index = work.ravel()[positions].astype(np.intp)
-        index *= IMAGE_PIXELS
-        index += positions % IMAGE_PIXELS
-        last = (self.bins - 1) * IMAGE_PIXELS
-        self.pixel_hist[:last] += np.bincount(index, minlength=last)
-        self.pixel_hist[last:] += c - not_last
+        np.copyto(keys, work, casting="unsafe")
+        np.multiply(keys, IMAGE_PIXELS, out=keys)
+        np.add(keys, self._pixel, out=keys)
+        self.key_counts += np.bincount(keys.ravel(), minlength=len(self.key_counts))
         np.subtract(flat, self.shift, out=work)
         self.sum += work.sum(axis=0, dtype=np.float64)
         np.multiply(work, work, out=work)
@@ -162,7 +160,9 @@ class _Accumulator:
         variance = np.maximum(self.sumsq / n - centred_mean**2, 0.0)
         shape = (IMAGE_SIDE, IMAGE_SIDE)
         nan = np.full(shape, np.nan)
-        per_pixel = self.pixel_hist.reshape(self.bins, IMAGE_PIXELS).T  # (784, bins)
+        by_bin = self.key_counts.reshape(self.bins + 1, IMAGE_PIXELS)
+        per_pixel = by_bin[:self.bins].T.copy()  # (784, bins)
+        per_pixel[:, -1] += by_bin[self.bins]     # x = 1 belongs to the last bin
         empty = self.count == 0
         return PixelStats(
             count=self.count,
@@ -170,7 +170,7 @@ class _Accumulator:
             std=nan if empty else np.sqrt(variance).reshape(shape),
             min=nan if empty else self.min.reshape(shape).copy(),
             max=nan if empty else self.max.reshape(shape).copy(),
-            pixel_hist=np.ascontiguousarray(per_pixel).reshape(*shape, self.bins),
+            pixel_hist=per_pixel.reshape(*shape, self.bins),
             hist_edges=np.linspace(0.0, 1.0, self.bins + 1),
             ink_counts=self.ink_counts.copy(),
             ink_threshold=self.ink_threshold,
@@ -204,9 +204,7 @@ def pixel_stats(generator: Generator, n: int, rng, psi: float = 1.0, chunk: int 
     n = check_count("n", n, maximum=MAX_STATS_SAMPLES)
     psi = check_psi(psi)
     chunk = check_count("chunk", chunk, minimum=1, maximum=65_536)
-    bins = check_count("bins", bins, minimum=2, maximum=1024)
-    if bins & (bins - 1):
-        raise ValueError(f"bins must be a power of two (for exact binning in float32), found {bins}")
+    bins = _check_bins(bins)
     rng = np.random.default_rng(rng)
     chunk = min(chunk, max(n, 1))
     shift = generator.generate(np.zeros((1, LATENT_DIM)))[0]
@@ -226,6 +224,13 @@ def pixel_stats(generator: Generator, n: int, rng, psi: float = 1.0, chunk: int 
     return acc.result()
 
 
+def _check_bins(bins) -> int:
+    bins = check_count("bins", bins, minimum=2, maximum=1024)
+    if bins & (bins - 1):
+        raise ValueError(f"bins must be a power of two (for exact binning in float32), found {bins}")
+    return bins
+
+
 def image_stats(images: np.ndarray, bins: int = DEFAULT_BINS, chunk: int = DEFAULT_CHUNK,
                 ink_threshold: float = INK_THRESHOLD) -> PixelStats:
     """The same statistics for given images, for example real eights.
@@ -233,6 +238,9 @@ def image_stats(images: np.ndarray, bins: int = DEFAULT_BINS, chunk: int = DEFAU
     images : ndarray, shape (n, 28, 28), values in [0, 1] with 1 = paper.
     """
     flat = np.asarray(images, dtype=np.float32).reshape(-1, IMAGE_PIXELS)
+    if flat.size and not (flat.min() >= 0.0 and flat.max() <= 1.0):  # also catches NaN
+        raise ValueError(f"images must have values in [0, 1], found [{flat.min()}, {flat.max()}]")
+    bins = _check_bins(bins)
     chunk = max(1, min(chunk, len(flat)))
     shift = flat.mean(axis=0) if len(flat) else np.ones(IMAGE_PIXELS, dtype=np.float32)
     acc = _Accumulator(chunk, bins, shift, ink_threshold)

@@ -105,3 +105,27 @@ def test_image_stats_matches_pixel_stats(generator):
     b = gan8.pixel_stats(generator, 300, 9)
     np.testing.assert_allclose(a.mean, b.mean, atol=1e-9)
     np.testing.assert_array_equal(a.pixel_hist, b.pixel_hist)
+
+
+@pytest.mark.parametrize("bins", [2, 64, 128, 1024])
+def test_histogram_bins_by_hand(bins):
+    """Edges are exact: 0 in the first bin, 1 (paper) and the last edge in the last, 0.5 starts bin bins/2."""
+    image = np.full((28, 28), 0.25, np.float32)
+    image[0, 0], image[0, 1], image[0, 2], image[0, 3] = 0.0, 1.0, 0.5, 1 - 1 / bins
+    s = image_stats(image[None], bins=bins)
+    assert s.pixel_hist.shape == (28, 28, bins)
+    expected = np.zeros(bins, np.int64)
+    expected[int(0.25 * bins)] = 784 - 4
+    expected[0] += 1
+    expected[bins - 1] += 2
+    expected[bins // 2] += 1
+    np.testing.assert_array_equal(s.hist_counts, expected)
+    assert s.pixel_hist[0, 1, bins - 1] == 1 and s.pixel_hist[0, 0, 0] == 1
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, np.nan])
+def test_image_stats_rejects_values_outside_the_unit_interval(bad):
+    images = np.ones((2, 28, 28), np.float32)
+    images[1, 3, 3] = bad
+    with pytest.raises(ValueError, match=r"values in \[0, 1\]"):
+        image_stats(images)
