@@ -316,6 +316,20 @@ def render_interpolation(generator: gan8.Generator) -> None:
         st.image(gan8.to_png(strip, scale=2), caption="Film strip (row by row)", width="content")
 
 
+def percent_progress(bar):
+    """A pixel_stats progress callback that redraws ``bar`` once per percent, not once per chunk
+    (a million samples are 977 chunks, and each redraw is a message to the browser)."""
+    shown = -1
+
+    def update(done: int, total: int) -> None:
+        nonlocal shown
+        percent = 100 * done // total
+        if percent != shown:
+            shown = percent
+            bar.progress(done / total, text=f"{done:,} / {total:,} samples")
+    return update
+
+
 def render_statistics(generator: gan8.Generator) -> None:
     c1, c2, c3 = st.columns(3)
     with c1:
@@ -327,8 +341,7 @@ def render_statistics(generator: gan8.Generator) -> None:
     with c3:
         psi = st.slider("Truncation ψ", 0.0, 2.0, 1.0, 0.05, key="stats_psi", persist_state="page")
     bar = st.progress(0.0, text="Sampling…")
-    stats = statistics(generator, int(n), seed, psi,
-                       progress=lambda done, total: bar.progress(done / total, text=f"{done:,} / {total:,} samples"))
+    stats = statistics(generator, int(n), seed, psi, progress=percent_progress(bar))
     bar.empty()
     show_statistics(stats, seed, psi)
 
