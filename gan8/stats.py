@@ -195,7 +195,7 @@ def pixel_stats(generator: Generator, n: int, rng, psi: float = 1.0, chunk: int 
     psi : float
         Truncation factor.
     chunk : int
-        Samples per chunk; the memory used is about 17 x chunk x 784 bytes.
+        Samples per chunk; the memory used is about 20 x chunk x 784 bytes (16 MiB at the default).
     bins : int
         Intensity bins over [0, 1], a power of two from 2 to 1024.
     progress : callable(done, total), optional
