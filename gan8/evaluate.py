@@ -149,7 +149,7 @@ def precision_recall_over_psi(generator: Generator, psis, n: int = 1000, seed: i
     curve = []
     for psi in psis:
         features = classifier.features(generator.generate(sample_latents(n, seed, psi)))
-        pairs = [precision_recall(train_f, features[i:i + SUBSET]) for i in range(0, n - SUBSET + 1, SUBSET)]
+        pairs = [precision_recall(train_f, subset) for subset in _subsets(features)]
         curve.append((float(psi), float(np.mean([p for p, _ in pairs])), float(np.mean([r for _, r in pairs]))))
     return curve
 
@@ -209,6 +209,11 @@ class Scores:
         return json.dumps({"n": self.n, "seed": self.seed, "samples": self.samples, "floor": self.floor}, indent=2)
 
 
+def _subsets(rows: np.ndarray, size: int = SUBSET) -> list[np.ndarray]:
+    """Consecutive, disjoint blocks of ``size`` rows (a short remainder is dropped)."""
+    return [rows[i:i + size] for i in range(0, len(rows) - size + 1, size)]
+
+
 def _set_scores(candidates_f: np.ndarray, train_f: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
     """Feature-space measures of one candidate set (SUBSET rows) against the training set."""
     precision, recall = precision_recall(train_f, candidates_f)
@@ -219,12 +224,10 @@ def _set_scores(candidates_f: np.ndarray, train_f: np.ndarray, rng: np.random.Ge
             "one_nn": one_nn_accuracy(candidates_f, matched)}
 
 
-def _score(images: np.ndarray, reference: ReferenceEights, classifier: DigitClassifier, train_f: np.ndarray,
-           mask: np.ndarray, seed: int, memorisation: bool) -> dict[str, float]:
+def _score(images: np.ndarray, features: np.ndarray, reference: ReferenceEights, classifier: DigitClassifier,
+           train_f: np.ndarray, mask: np.ndarray, seed: int, memorisation: bool) -> dict[str, float]:
     rng = np.random.default_rng(seed)
-    features = classifier.features(images)
-    subsets = [np.arange(i, i + SUBSET) for i in range(0, len(images) - SUBSET + 1, SUBSET)]
-    per_subset = [_set_scores(features[s], train_f, rng) for s in subsets]
+    per_subset = [_set_scores(subset, train_f, rng) for subset in _subsets(features)]
     scores = {key: float(np.mean([s[key] for s in per_subset])) for key in per_subset[0]}
     # FID needs more rows than its 256 feature dimensions: all candidates at once. The floor's
     # 100 held-out eights bias it upwards (FID falls as n grows); read it as an upper bound.
@@ -253,8 +256,7 @@ def _score(images: np.ndarray, reference: ReferenceEights, classifier: DigitClas
 def _heldout_scores(candidates_f: np.ndarray, heldout_f: np.ndarray) -> dict[str, float]:
     """Measures against the held-out eights, which no generator trained here has seen: they reward
     generalising, where measures against the training eights also reward fitting those 400."""
-    subsets = [candidates_f[i:i + len(heldout_f)]
-               for i in range(0, len(candidates_f) - len(heldout_f) + 1, len(heldout_f))]
+    subsets = _subsets(candidates_f, len(heldout_f))
     pairs = [precision_recall(heldout_f, s) for s in subsets]
     return {"kid_heldout": float(np.mean([1e3 * kid(s, heldout_f) for s in subsets])),
             "fid_heldout": fid(candidates_f, heldout_f),
@@ -273,10 +275,10 @@ def evaluate(generator: Generator, n: int = 5000, seed: int = 0, reference: Refe
     images = generator.generate(sample_latents(n, seed, psi))
     train_f = classifier.features(reference.train)
     mask = background_mask(reference.train)
-    heldout_f = classifier.features(reference.heldout)
-    samples = _score(images, reference, classifier, train_f, mask, seed, memorisation=True)
-    samples |= _heldout_scores(classifier.features(images), heldout_f)
-    floor = _score(reference.heldout, reference, classifier, train_f, mask, seed, memorisation=False)
+    features, heldout_f = classifier.features(images), classifier.features(reference.heldout)
+    samples = _score(images, features, reference, classifier, train_f, mask, seed, memorisation=True)
+    samples |= _heldout_scores(features, heldout_f)
+    floor = _score(reference.heldout, heldout_f, reference, classifier, train_f, mask, seed, memorisation=False)
     floor |= _heldout_scores(train_f, heldout_f)  # the training eights, 100 at a time, as candidates
     return Scores(samples=samples, floor=floor, n=n, seed=seed)
 
