@@ -355,11 +355,6 @@ def heatmap(values: np.ndarray, title: str, colorscale: str, zmin=None, zmax=Non
     return fig
 
 
-def summary_values(summary: dict[str, float]) -> list[str]:
-    """PixelStats.summary() values as table text: the sample count whole, the rest to 4 places."""
-    return [f"{v:,.0f}" if k == "samples" else f"{v:.4f}" for k, v in summary.items()]
-
-
 def show_statistics(stats: PixelStats, seed: int, psi: float) -> None:
     left, right = st.columns(2)
     left.plotly_chart(heatmap(stats.mean, "Mean image", "gray", 0, 1), key="stats_mean")
@@ -409,8 +404,8 @@ def show_statistics(stats: PixelStats, seed: int, psi: float) -> None:
     overlay.update_yaxes(type="log" if log_scale else "linear")
     right.plotly_chart(overlay, key="stats_hist_overlay")
 
-    summary = stats.summary()
-    st.table({"measure": list(summary), "value": summary_values(summary)})
+    summary = stats.summary_text()
+    st.table({"measure": list(summary), "value": list(summary.values())})
     name = f"gan8_stats_n{stats.count}_seed{seed}"
     d1, d2, _ = st.columns([1, 1, 2])
     d1.download_button("Download statistics (.npz)", stats.to_npz(), file_name=f"{name}.npz",
@@ -495,9 +490,9 @@ def render_compare(generator: gan8.Generator) -> None:
     difference = stats[1].mean - stats[0].mean
     bound = float(max(np.abs(difference).max(), 1e-6))
     c.plotly_chart(heatmap(difference, "Difference (right − left)", "RdBu", -bound, bound), key="compare_diff")
-    summaries = [s.summary() for s in stats]
+    summaries = [s.summary_text() for s in stats]
     st.table({"measure": list(summaries[0]),
-              **{label: summary_values(summary) for (label, _), summary in zip(sides, summaries, strict=True)}})
+              **{label: list(summary.values()) for (label, _), summary in zip(sides, summaries, strict=True)}})
 
 
 def render_quality(generator: gan8.Generator) -> None:

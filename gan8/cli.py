@@ -150,8 +150,8 @@ def _run_stats(args) -> None:
     elapsed = time.perf_counter() - start
     print(f"pixel statistics of {generator.fingerprint}, seed {args.seed}, psi {args.psi:g} "
           f"({elapsed:.2f} s)")
-    for key, value in stats.summary().items():
-        print(f"  {key:<32} {value:,.0f}" if key == "samples" else f"  {key:<32} {value:.4f}")
+    for key, value in stats.summary_text().items():
+        print(f"  {key:<32} {value}")
     if args.out is not None:
         args.out.write_bytes(stats.to_npz())
         print(f"wrote {args.out}")

@@ -87,6 +87,10 @@ class PixelStats:
                                                                      / max(self.count * IMAGE_PIXELS, 1)),
         }
 
+    def summary_text(self) -> dict[str, str]:
+        """``summary()`` as text for tables: the sample count whole, the rest to 4 decimals."""
+        return {k: f"{v:,.0f}" if k == "samples" else f"{v:.4f}" for k, v in self.summary().items()}
+
     def to_npz(self) -> bytes:
         """All arrays as the bytes of an ``.npz`` file (no pickled objects)."""
         buffer = io.BytesIO()

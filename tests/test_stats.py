@@ -97,6 +97,9 @@ def test_exports(generator, tmp_path):
     assert (int(r), int(c)) == (3, 4) and float(mean) == pytest.approx(s.mean[3, 4], rel=1e-5)
     summary = s.summary()
     assert summary["samples"] == 50 and 0 <= summary["ink fraction mean"] <= 1
+    text = s.summary_text()
+    assert list(text) == list(summary) and text["samples"] == "50"
+    assert text["ink fraction mean"] == f"{summary['ink fraction mean']:.4f}"
 
 
 def test_image_stats_matches_pixel_stats(generator):
