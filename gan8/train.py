@@ -44,7 +44,6 @@ class TrainConfig:
     tv: float = 5e-4                # total-variation penalty on generated images: 0 left 0.4 isolated dots per
                                     # image and 1.8 ink blobs (real: 0.0 and 1.0); 1e-3 cost eight-rate
     lr_decay_from: float = 1.0      # fraction of the run after which both learning rates fall linearly to 0
-    g_weight_decay: float = 0.0     # decoupled (AdamW) weight decay on the generator's output weights W2
     warp_p: float = 0.5             # DiffAugment: share of real and fake images given a random small affine warp
                                     # (nearer held-out eights; 0.8 no better)
     warp_rotate: float = 10.0       # warp range: rotation in degrees, ...
@@ -112,8 +111,7 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
 
     def augment_backward(dx, state):
         index, rows, pick = state
-        if rows is not None:
-            dx = dx.copy()
+        if rows is not None:  # dx is the discriminator's fresh gradient: overwrite its warped rows
             dx[rows] = nets.warp_backward(dx[rows], warp_index[pick], warp_weight[pick])
         return nets.translate_backward(dx, index)
 
@@ -150,8 +148,6 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
             grads_g["W2"] *= keep
             grads_g["b2"] *= keep
         opt_g.step(g, grads_g)
-        if config.g_weight_decay:
-            g["W2"] *= 1.0 - opt_g.lr * config.g_weight_decay
         decay = min(config.ema_decay, (1 + step) / (10 + step))  # warm-up: early averages forget faster
         for k in ema:
             ema[k] *= decay
