@@ -12,29 +12,24 @@ the quality view), and reports the server's resident memory after each step and 
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 
 from _common import REFERENCE, ROOT
 from playwright.sync_api import sync_playwright
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+sys.path.insert(0, str(ROOT / "tests"))
+from test_browser import CHROMIUM, CHROMIUM_ARGS, _settle, streamlit_server  # noqa: E402
+
+
+def settle(page) -> None:
+    _settle(page, timeout_ms=300_000)  # 1,000,000 samples take a while on a busy machine
 
 
 def memory_mib(pid: int) -> tuple[float, float]:
     """(resident, peak resident) of a process, in MiB."""
     fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status").read().splitlines() if ":" in line)
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
-
-
-def settle(page) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=300_000)
 
 
 def use_every_tab(page, url: str) -> list[tuple[str, callable]]:
@@ -93,25 +88,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=3, help="browser sessions, one after another (default: 3)")
     args = parser.parse_args()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("GAN8_WEIGHTS", None)
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-                               str(port), "--server.headless", "true"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.3)
+    with streamlit_server() as (server, url):
         print(f"server started: {memory_mib(server.pid)[0]:.0f} MiB resident")
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for session in range(1, args.sessions + 1):
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
                 page = context.new_page()
@@ -126,10 +106,6 @@ def main() -> None:
             browser.close()
         rss, peak = memory_mib(server.pid)
         print(f"after {args.sessions} sessions: {rss:.0f} MiB resident, peak {peak:.0f} MiB (limit about 690 MB)")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
 
 if __name__ == "__main__":
     main()

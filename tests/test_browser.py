@@ -6,6 +6,7 @@ Playwright is missing; in CI (CI=true) it never is.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -43,8 +44,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+@contextlib.contextmanager
+def streamlit_server():
+    """`streamlit run app.py` on a free port with the bundled weights; yields (process, url) once
+    /_stcore/health answers. Also used by benchmarks/app_memory.py."""
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("GAN8_WEIGHTS", None)
@@ -63,16 +66,23 @@ def server():
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
                 output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-                pytest.fail(f"streamlit did not become healthy:\n{output}")
+                raise RuntimeError(f"streamlit did not become healthy:\n{output}")
             time.sleep(0.3)
-        yield url
+        yield process, url
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="module")
+def server():
+    with streamlit_server() as (_, url):
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -98,11 +108,11 @@ def page(browser, server):
     context.close()
 
 
-def _settle(page) -> None:
+def _settle(page, timeout_ms: int = 60_000) -> None:
     """Wait for the script run to finish (the status widget disappears)."""
     page.wait_for_timeout(300)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
 
 
 def _no_exception(page) -> None:
