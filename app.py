@@ -16,6 +16,13 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
+
+# Streamlit and Plotly import pandas lazily, at the first table or chart. When a rerun interrupts a
+# run in the middle of that import, the module is left half-initialised and every later table
+# fails ("partially initialized module 'pandas'"), seen in the browser test when a widget changed
+# while the Statistics tab drew for the first time. pandas comes with streamlit; importing it here,
+# before any widget exists, keeps that first import out of reach of reruns.
+import pandas  # noqa: F401
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st

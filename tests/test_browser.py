@@ -184,6 +184,8 @@ def test_statistics_with_small_n(page):
     box.fill("2000")
     box.press("Enter")
     _settle(page)
+    # the summary table of the new run: its sample count, then its rows (a cold server can be slow here)
+    page.get_by_text("2,000", exact=True).first.wait_for(timeout=60_000)
     page.get_by_text("ink fraction mean").first.wait_for()
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 7")
     # mean, std, histogram, ink per sample, one pixel, difference from real, real overlay
