@@ -29,3 +29,26 @@ def median_seconds(fn, repeats: int = 7, warmup: int = 1) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def interleaved_seconds(fns: dict, repeats: int = 7, warmup: int = 1) -> dict[str, list[float]]:
+    """Time each of ``fns`` once per round, in turn, for ``repeats`` rounds.
+
+    Returns the per-round times of each function. On a noisy machine a ratio of two
+    functions is best taken per round (both saw the same load) and then its median.
+    """
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def median_ratio(numerator: list[float], denominator: list[float]) -> float:
+    """Median over rounds of numerator / denominator (lists from ``interleaved_seconds``)."""
+    return statistics.median(a / b for a, b in zip(numerator, denominator, strict=True))

@@ -7,9 +7,10 @@ all measured in this one run (medians of repeated timings; the machines here are
 from __future__ import annotations
 
 import argparse
+import statistics
 
 import numpy as np
-from _common import benchmark_generator, median_seconds
+from _common import benchmark_generator, interleaved_seconds, median_ratio, median_seconds
 
 import gan8
 
@@ -19,7 +20,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1024,
                         help="batch for the batched paths; 1024 fits in cache here (default: 1024)")
     parser.add_argument("--n-stats", type=int, default=1_000_000, help="samples for pixel_stats (default: 1000000)")
-    parser.add_argument("--repeats", type=int, default=7, help="timings per measurement (default: 7)")
+    parser.add_argument("--repeats", type=int, default=15, help="rounds of the batched timings (default: 15)")
+    parser.add_argument("--stats-repeats", type=int, default=5,
+                        help="rounds of generate-all against pixel_stats (default: 5)")
     args = parser.parse_args()
 
     g = benchmark_generator()
@@ -59,12 +62,9 @@ def main() -> None:
     def gan8_generate():
         g.generate(z, out=out, hidden=hidden)
 
-    rates = {
-        "original per-sample loop": n_loop / median_seconds(original_loop, repeats=3),
-        "naive batched numpy (float32)": args.batch / median_seconds(naive_numpy, args.repeats),
-        "roofline (2 matmuls + exp)": args.batch / median_seconds(roofline, args.repeats),
-        "gan8 generate": args.batch / median_seconds(gan8_generate, args.repeats),
-    }
+    batched = interleaved_seconds({"naive": naive_numpy, "roofline": roofline, "gan8": gan8_generate},
+                                  args.repeats)
+    loop_seconds = median_seconds(original_loop, repeats=3)
     n = args.n_stats
     b = args.batch
 
@@ -74,21 +74,29 @@ def main() -> None:
             c = min(b, n - i)
             g.generate(rng.standard_normal((c, 10)), out=out[:c], hidden=hidden[:c])
 
-    gen_only = median_seconds(generate_all, repeats=3, warmup=0)
-    stats_time = median_seconds(lambda: gan8.pixel_stats(g, n, 0, chunk=b), repeats=3, warmup=0)
-    rates[f"gan8 pixel_stats (n={n:,})"] = n / stats_time
+    streamed = interleaved_seconds({"generate": generate_all,
+                                    "stats": lambda: gan8.pixel_stats(g, n, 0, chunk=b)},
+                                   args.stats_repeats, warmup=0)
+    rates = {
+        "original per-sample loop": n_loop / loop_seconds,
+        "naive batched numpy (float32)": args.batch / statistics.median(batched["naive"]),
+        "roofline (2 matmuls + exp)": args.batch / statistics.median(batched["roofline"]),
+        "gan8 generate": args.batch / statistics.median(batched["gan8"]),
+        f"generate {n:,} as pixel_stats does": n / statistics.median(streamed["generate"]),
+        f"gan8 pixel_stats (n={n:,})": n / statistics.median(streamed["stats"]),
+    }
 
-    print(f"weights {g.fingerprint}; batch {args.batch}; medians of {args.repeats} runs (loop and stats: 3)")
+    print(f"weights {g.fingerprint}; batch {args.batch}; medians of {args.repeats} interleaved rounds "
+          f"(loop: 3, generate-all and stats: {args.stats_repeats})")
     for name, rate in rates.items():
-        print(f"  {name:<36} {rate:>12,.0f} samples/s")
-    print("ratios (measured in this run):")
-    ours = rates["gan8 generate"]
-    print(f"  gan8 / roofline                     {ours / rates['roofline (2 matmuls + exp)']:.2f}")
-    print(f"  gan8 / per-sample loop              {ours / rates['original per-sample loop']:.1f}")
-    print(f"  gan8 / naive numpy                  {ours / rates['naive batched numpy (float32)']:.2f}")
-    print(f"  stats time / generation time (n={n:,}) {stats_time / gen_only:.2f}  "
-          f"({stats_time:.2f} s vs {gen_only:.2f} s)")
-
+        print(f"  {name:<40} {rate:>12,.0f} samples/s")
+    print("ratios (medians of per-round ratios, this run):")
+    print(f"  gan8 / roofline                     {median_ratio(batched['roofline'], batched['gan8']):.2f}")
+    print(f"  gan8 / per-sample loop              "
+          f"{loop_seconds / n_loop * args.batch / statistics.median(batched['gan8']):.1f}")
+    print(f"  gan8 / naive numpy                  {median_ratio(batched['naive'], batched['gan8']):.2f}")
+    print(f"  stats time / generation time (n={n:,}) {median_ratio(streamed['stats'], streamed['generate']):.2f}  "
+          f"({statistics.median(streamed['stats']):.2f} s vs {statistics.median(streamed['generate']):.2f} s)")
 
 if __name__ == "__main__":
     main()

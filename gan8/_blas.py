@@ -1,0 +1,109 @@
+"""Run numpy's OpenBLAS on one thread for a while, where numpy's build lets us.
+
+``pixel_stats`` overlaps generating chunk k + 1 with reducing chunk k on a second thread. That
+only pays when the matrix products do not also spread over every core: OpenBLAS's worker
+threads busy-wait, so two of them plus the reducing thread on two cores run slower than no
+overlap at all (benchmarks/generate_and_stats.py). OpenBLAS keeps one process-wide thread count,
+so :func:`single_threaded_blas` sets it to 1 while any caller is inside and restores it when
+the last one leaves (other threads' matrix products meanwhile run on one core: slower, never
+different). Where numpy uses another BLAS, or its OpenBLAS cannot be found, it changes nothing
+and reports that, and the caller does not overlap.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["single_threaded_blas", "blas_threads"]
+
+# Symbol names of the thread-count functions: numpy's scipy-openblas wheels prefix and suffix them.
+_NAMES = [("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+          ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+          ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+          ("openblas_get_num_threads", "openblas_set_num_threads")]
+
+
+def _candidate_libraries() -> list[str]:
+    """OpenBLAS libraries numpy may have loaded: its vendored copy (Linux, macOS wheels) first."""
+    root = Path(np.__file__).resolve().parent
+    found = [str(p) for folder in (root.parent / "numpy.libs", root / ".dylibs")
+             if folder.is_dir() for p in sorted(folder.glob("*openblas*"))]
+    system = ctypes.util.find_library("openblas")
+    return found + ([system] if system else [])
+
+
+def _uses_openblas() -> bool:
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    except Exception:  # the layout of numpy's build information is not a public contract
+        return False
+    return "openblas" in str(blas.get("name", "")).lower()
+
+
+def _find_api() -> tuple[ctypes._CFuncPtr, ctypes._CFuncPtr] | None:
+    if not _uses_openblas():
+        return None
+    for path in _candidate_libraries():
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for get_name, set_name in _NAMES:
+            get, set_ = getattr(library, get_name, None), getattr(library, set_name, None)
+            if get is not None and set_ is not None:
+                get.restype, get.argtypes = ctypes.c_int, []
+                set_.restype, set_.argtypes = None, [ctypes.c_int]
+                return get, set_
+    return None
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+_API = _find_api()
+_lock = threading.Lock()
+_inside = 0
+_saved = 1
+
+
+def blas_threads() -> int | None:
+    """OpenBLAS's current thread count, or None where it cannot be read."""
+    return None if _API is None else int(_API[0]())
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[bool]:
+    """Hold numpy's OpenBLAS at one thread inside the block; yields whether it could.
+
+    Safe to nest and to enter from several threads at once: the first to enter saves the count
+    and the last to leave restores it.
+    """
+    global _inside, _saved
+    if _API is None or _usable_cores() < 2:
+        yield False
+        return
+    get, set_ = _API
+    with _lock:
+        if _inside == 0:
+            _saved = int(get())
+            set_(1)
+        _inside += 1
+    try:
+        yield True
+    finally:
+        with _lock:
+            _inside -= 1
+            if _inside == 0:
+                set_(_saved)
