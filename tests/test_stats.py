@@ -139,7 +139,8 @@ def test_image_stats_rejects_values_outside_the_unit_interval(bad):
 
 
 def test_overlapped_reduction_equals_the_serial_one(generator, monkeypatch):
-    """With and without the reducing thread: the same chunks reduced in the same order."""
+    """With and without the second thread: the same chunks, the same results (the two lanes' float64
+    sums are merged in another order: the moments agree to float64 rounding, the rest exactly)."""
     import contextlib
 
     from gan8 import stats
@@ -155,8 +156,10 @@ def test_overlapped_reduction_equals_the_serial_one(generator, monkeypatch):
     serial_calls = []
     serial = gan8.pixel_stats(generator, 2500, 4, chunk=300, progress=lambda d, t: serial_calls.append(d))
     assert calls == serial_calls == [300 * k for k in range(1, 9)] + [2500]
-    for name in ("mean", "std", "min", "max", "pixel_hist", "ink_counts"):
+    for name in ("min", "max", "pixel_hist", "ink_counts"):
         np.testing.assert_array_equal(getattr(overlapped, name), getattr(serial, name), err_msg=name)
+    np.testing.assert_allclose(overlapped.mean, serial.mean, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(overlapped.std, serial.std, rtol=0, atol=1e-10)
 
 
 def test_an_error_while_reducing_reaches_the_caller(generator, monkeypatch):
@@ -172,5 +175,5 @@ def test_an_error_while_reducing_reaches_the_caller(generator, monkeypatch):
         real_update(self, flat)
     monkeypatch.setattr(stats._Accumulator, "update", failing_update)
     with pytest.raises(MemoryError, match="reduction failed"):
-        gan8.pixel_stats(generator, 1000, 0, chunk=100)
-    assert len(calls) == 3  # nothing was reduced after the failure
+        gan8.pixel_stats(generator, 3000, 0, chunk=100)
+    assert 3 <= len(calls) <= 4  # at most the chunk already in the other lane runs after the failure
