@@ -1,13 +1,14 @@
 """Run numpy's OpenBLAS on one thread for a while, where numpy's build lets us.
 
-``pixel_stats`` overlaps generating chunk k + 1 with reducing chunk k on a second thread. That
-only pays when the matrix products do not also spread over every core: OpenBLAS's worker
-threads busy-wait, so two of them plus the reducing thread on two cores run slower than no
-overlap at all (benchmarks/generate_and_stats.py). OpenBLAS keeps one process-wide thread count,
-so :func:`single_threaded_blas` sets it to 1 while any caller is inside and restores it when
-the last one leaves (other threads' matrix products meanwhile run on one core: slower, never
-different). Where numpy uses another BLAS, or its OpenBLAS cannot be found, it changes nothing
-and reports that, and the caller does not overlap.
+``pixel_stats`` runs two lanes on two threads, each generating and reducing its own chunks.
+That only pays when the matrix products do not also spread over every core: OpenBLAS's worker
+threads busy-wait, so two of them beside a second Python thread on two cores ran slower than
+one thread alone (benchmarks/generate_and_stats.py). OpenBLAS keeps one process-wide thread
+count, so :func:`single_threaded_blas` sets it to 1 while any caller is inside and restores it
+when the last one leaves. Other threads' matrix products meanwhile run on one core too: slower,
+and rounded as on one thread (float32 results may differ in the last bit from a two-thread run).
+Where numpy uses another BLAS, or its OpenBLAS cannot be found, it changes nothing and says so,
+and the caller runs on one thread.
 """
 
 from __future__ import annotations
