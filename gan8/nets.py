@@ -17,8 +17,8 @@ from scipy.special import expit
 
 __all__ = ["init_generator", "init_discriminator", "generator_forward", "generator_backward",
            "discriminator_forward", "discriminator_backward", "r1_penalty", "smoothness_penalty", "total_variation",
-           "translation_tables", "affine_table", "warp_tables", "warp", "warp_backward",
-           "translate", "translate_backward", "params_to_generator", "generator_to_params"]
+           "translation_tables", "translate", "translate_backward", "cutout_masks", "cutout", "cutout_backward",
+           "affine_table", "warp_tables", "warp", "warp_backward", "params_to_generator", "generator_to_params"]
 
 Params = dict[str, np.ndarray]
 
@@ -203,6 +203,30 @@ def translate_backward(dout: np.ndarray, index: np.ndarray) -> np.ndarray:
     valid = index >= 0
     dx[rows[valid], index[valid]] = dout[valid]
     return dx
+
+
+def cutout_masks(size: int) -> np.ndarray:
+    """Keep-masks of a ``size`` x ``size`` square cut out around every pixel (DiffAugment cutout).
+
+    Returns ndarray, shape (784, 784), float32: row k keeps (1) every column-major pixel except
+    those of the square centred on pixel k (clipped at the border), which are 0.
+    """
+    rows, cols = np.meshgrid(np.arange(28), np.arange(28), indexing="ij")
+    r, c = rows.ravel(order="F"), cols.ravel(order="F")      # column-major pixel coordinates
+    low = size // 2
+    inside_r = (r[None, :] >= r[:, None] - low) & (r[None, :] < r[:, None] - low + size)
+    inside_c = (c[None, :] >= c[:, None] - low) & (c[None, :] < c[:, None] - low + size)
+    return (~(inside_r & inside_c)).astype(np.float32)
+
+
+def cutout(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Fill the cut squares with paper: x (B, 784), keep (B, 784) rows of ``cutout_masks``."""
+    return x * keep + (1.0 - keep)
+
+
+def cutout_backward(dout: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Gradient of ``cutout`` with respect to x."""
+    return dout * keep
 
 
 def affine_table(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

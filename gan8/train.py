@@ -49,6 +49,10 @@ class TrainConfig:
     warp_rotate: float = 10.0       # warp range: rotation in degrees, ...
     warp_scale: float = 0.1         # ... relative scale, ...
     warp_shear: float = 0.1         # ... and shear
+    cutout: int = 0                 # DiffAugment cutout: side of a paper square put on real and fake images
+    cutout_p: float = 1.0           # share of images that get one
+    instance_noise: float = 0.0     # std of Gaussian noise added to every discriminator input, falling
+                                    # linearly to 0 over the run
     log_every: int = 500
 
 
@@ -96,27 +100,40 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
     tables = nets.translation_tables(config.translate)
     if config.warp_p:
         warp_index, warp_weight = nets.warp_tables(rng, 256, config.warp_rotate, config.warp_scale, config.warp_shear)
+    if config.cutout:
+        keep_masks = nets.cutout_masks(config.cutout)
     history, start, B = [], time.perf_counter(), config.batch
 
     def augment(x):
-        """Translate every image, then warp a share warp_p of them; returns what augment_backward needs."""
+        """Translate every image, warp a share warp_p of them, then cut out a square from a share
+        cutout_p; returns what augment_backward needs."""
         index = tables[rng.integers(len(tables), size=len(x))]
         x = nets.translate(x, index)
-        if not config.warp_p:
-            return x, (index, None, None)
-        rows = np.flatnonzero(rng.random(len(x)) < config.warp_p)
-        pick = rng.integers(1, len(warp_index), size=len(rows))
-        x[rows] = nets.warp(x[rows], warp_index[pick], warp_weight[pick])
-        return x, (index, rows, pick)
+        rows = pick = keep = None
+        if config.warp_p:
+            rows = np.flatnonzero(rng.random(len(x)) < config.warp_p)
+            pick = rng.integers(1, len(warp_index), size=len(rows))
+            x[rows] = nets.warp(x[rows], warp_index[pick], warp_weight[pick])
+        if config.cutout:
+            keep = keep_masks[rng.integers(784, size=len(x))]
+            keep[rng.random(len(x)) >= config.cutout_p] = 1.0
+            x = nets.cutout(x, keep)
+        if noise_std:  # additive, so its gradient is the identity
+            x = x + rng.normal(0.0, noise_std, size=x.shape).astype(x.dtype)
+        return x, (index, rows, pick, keep)
 
     def augment_backward(dx, state):
-        index, rows, pick = state
-        if rows is not None:  # dx is the discriminator's fresh gradient: overwrite its warped rows
+        index, rows, pick, keep = state
+        if keep is not None:
+            dx = nets.cutout_backward(dx, keep)
+        if rows is not None:  # dx is a fresh gradient array: overwrite its warped rows
             dx[rows] = nets.warp_backward(dx[rows], warp_index[pick], warp_weight[pick])
         return nets.translate_backward(dx, index)
 
     decay_start = int(config.lr_decay_from * config.steps)
+    noise_std = 0.0
     for step in range(1, config.steps + 1):
+        noise_std = config.instance_noise * (config.steps - step) / config.steps
         if step > decay_start:
             fraction = (config.steps - step + 1) / (config.steps - decay_start + 1)
             opt_g.lr, opt_d.lr = config.lr_g * fraction, config.lr_d * fraction

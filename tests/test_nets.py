@@ -120,6 +120,28 @@ def test_translation_gradient_is_the_adjoint():
     assert np.sum(zero_fill * g) == pytest.approx(np.sum(x * nets.translate_backward(g, index)))
 
 
+def test_cutout_squares_by_hand():
+    masks = nets.cutout_masks(4)
+    image = np.zeros((28, 28))
+    centre = 5 * 28 + 10                                   # column-major pixel: row 10, column 5
+    cut = nets.cutout(image.ravel(order="F")[None], masks[[centre]]).reshape(28, 28, order="F")
+    expected = np.zeros((28, 28))
+    expected[8:12, 3:7] = 1.0                              # side 4 from centre - 2: filled with paper
+    np.testing.assert_array_equal(cut, expected)
+    corner = masks[0].reshape(28, 28, order="F")           # centred on (0, 0): clipped to 2 x 2
+    assert (corner[:2, :2] == 0).all() and corner.sum() == 784 - 4
+    assert masks.shape == (784, 784) and masks.dtype == np.float32
+
+
+def test_cutout_gradient_is_the_adjoint():
+    rng = np.random.default_rng(0)
+    masks = nets.cutout_masks(7)
+    x, g = rng.standard_normal((2, 3, 784))
+    keep = masks[rng.integers(784, size=3)]
+    linear = nets.cutout(x, keep) - (1.0 - keep)        # remove the constant paper fill
+    assert np.sum(linear * g) == pytest.approx(np.sum(x * nets.cutout_backward(g, keep)))
+
+
 def test_params_round_trip(generator):
     p = nets.generator_to_params(generator)
     assert nets.params_to_generator(p).fingerprint == generator.fingerprint
