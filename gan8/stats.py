@@ -7,9 +7,10 @@ sum (merged across chunks in float64) or a count (exact integers).
 from __future__ import annotations
 
 import io
+import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,6 +137,9 @@ class _Accumulator:
         key_type = np.uint16 if (bins + 1) * IMAGE_PIXELS <= np.iinfo(np.uint16).max + 1 else np.uint32
         self._pixel = np.arange(IMAGE_PIXELS, dtype=key_type)
         self._keys = np.empty((chunk, IMAGE_PIXELS), dtype=key_type)
+        # bincount counts intp keys; converting into this buffer spares it a 6 MB allocation per
+        # chunk, which glibc keeps in each thread's arena (the app's peak memory grew 90 MiB).
+        self._keys_intp = np.empty(chunk * IMAGE_PIXELS, dtype=np.intp)
         self.ink_counts = np.zeros(IMAGE_PIXELS + 1, dtype=np.int64)
         self._work = np.empty((chunk, IMAGE_PIXELS), dtype=np.float32)
         self._ink = np.empty((chunk, IMAGE_PIXELS), dtype=bool)
@@ -155,7 +159,9 @@ class _Accumulator:
         np.multiply(flat, self.bins, out=keys, casting="unsafe")
         np.multiply(keys, IMAGE_PIXELS, out=keys)
         np.add(keys, self._pixel, out=keys)
-        self.key_counts += np.bincount(keys.ravel(), minlength=len(self.key_counts))
+        keys_intp = self._keys_intp[:keys.size]
+        np.copyto(keys_intp, keys.reshape(-1))
+        self.key_counts += np.bincount(keys_intp, minlength=len(self.key_counts))
         # Moments of x - shift: float32 sums over blocks of MOMENT_BLOCK rows (matrix-vector
         # products, 3x faster than numpy's float64 column sums), merged in float64.
         np.subtract(flat, self.shift, out=work)
@@ -208,10 +214,10 @@ def pixel_stats(generator: Generator, n: int, rng, psi: float = 1.0, chunk: int 
     The latents are the rows of ``psi * np.random.default_rng(rng).standard_normal((n, 10))``,
     drawn ``chunk`` rows at a time from one stream, so the samples do not depend on ``chunk``
     and the result depends on it only through float rounding. Where numpy's OpenBLAS allows it
-    (see ``gan8._blas``), the matrix products run on one BLAS thread while a second thread
-    reduces the previous chunk; the images then equal ``generator.generate`` under
-    ``gan8._blas.single_threaded_blas()``, and differ from its multi-threaded output by float32
-    rounding only. Moments are float32 sums over blocks of 256 samples merged in float64:
+    (see ``gan8._blas``), two threads each generate (on one BLAS thread) and reduce alternate
+    chunks, and their sums are merged at the end; the images always equal ``generator.generate``
+    under ``gan8._blas.single_threaded_blas()``, and differ from its multi-threaded output by
+    float32 rounding only. Moments are float32 sums over blocks of 256 samples merged in float64:
     within about 1e-7 of the exact moments of the float32 images. (:func:`gan8.sample_latents`
     fills its matrix column by column, as the original project did, which no streaming can do.)
 
@@ -223,12 +229,13 @@ def pixel_stats(generator: Generator, n: int, rng, psi: float = 1.0, chunk: int 
     psi : float
         Truncation factor.
     chunk : int
-        Samples per chunk; the memory used is about 24 x chunk x 784 bytes (19 MiB at the default).
-        progress is called from the calling thread, after each chunk is reduced.
+        Samples per chunk; the memory used is about 40 x chunk x 784 bytes (32 MiB at the default:
+        per lane, the images, two working copies and bincount's int64 copy of the keys).
     bins : int
         Intensity bins over [0, 1], a power of two from 2 to 1024.
     progress : callable(done, total), optional
-        Called after each chunk; an exception raised there stops the computation.
+        Called from the calling thread after each chunk, in order; an exception raised there
+        stops the computation.
     """
     n = check_count("n", n, maximum=MAX_STATS_SAMPLES)
     psi = check_psi(psi)
@@ -270,27 +277,42 @@ def pixel_stats(generator: Generator, n: int, rng, psi: float = 1.0, chunk: int 
                 process(k, z)
                 finished(len(z))
             return accumulators[0].result()
-        with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="gan8-pixel-stats") as pool:
-            in_flight: deque = deque()
-            try:
-                for k in range(chunks):
-                    if len(in_flight) == lanes:   # chunk k - lanes, which used this lane, must be done
-                        future, c = in_flight.popleft()
-                        future.result()           # re-raises anything the chunk raised
-                        finished(c)
-                    z = latents(k)
-                    in_flight.append((pool.submit(process, k, z), len(z)))
-                while in_flight:
+        pool = _lane_pool()
+        in_flight: deque = deque()
+        try:
+            for k in range(chunks):
+                if len(in_flight) == lanes:   # chunk k - lanes, which used this lane, must be done
                     future, c = in_flight.popleft()
-                    future.result()
+                    future.result()           # re-raises anything the chunk raised
                     finished(c)
-            except BaseException:  # a failed chunk, a progress callback that stops us, Ctrl-C
-                for future, _ in in_flight:
-                    future.cancel()
-                raise
+                z = latents(k)
+                in_flight.append((pool.submit(process, k, z), len(z)))
+            while in_flight:
+                future, c = in_flight.popleft()
+                future.result()
+                finished(c)
+        except BaseException:  # a failed chunk, a progress callback that stops us, Ctrl-C
+            for future, _ in in_flight:
+                future.cancel()
+            wait([future for future, _ in in_flight])  # none may still write into our buffers
+            raise
     for other in accumulators[1:]:
         accumulators[0].merge(other)
     return accumulators[0].result()
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _lane_pool() -> ThreadPoolExecutor:
+    """The two threads every pixel_stats call shares: made once, so that each call does not start
+    threads of its own (glibc gives every new thread a memory arena that it keeps)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gan8-pixel-stats")
+        return _pool
 
 
 def _check_bins(bins) -> int:
