@@ -20,17 +20,6 @@ def benchmark_generator() -> gan8.Generator:
     return gan8.load_weights(REFERENCE if REFERENCE.is_file() else None)
 
 
-def median_seconds(fn, repeats: int = 7, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def interleaved_seconds(fns: dict, repeats: int = 7, warmup: int = 1) -> dict[str, list[float]]:
     """Time each of ``fns`` once per round, in turn, for ``repeats`` rounds.
 

@@ -4,7 +4,7 @@
     python benchmarks/app_memory.py [--sessions 3]
 
 Starts `streamlit run app.py`, opens the page in headless Chromium (Debian's /usr/bin/chromium),
-visits each tab in each of several sessions (a 32 x 32 grid, a 600-frame interpolation, statistics of
+visits each tab in each of several sessions (a 32 x 32 grid, a 480-frame interpolation, statistics of
 1,000,000 samples, the explorer, the comparison with data21.mat when it is beside the checkout, and
 the quality view), and reports the server's resident memory after each step and its peak (VmHWM).
 """

@@ -14,7 +14,7 @@ and the caller runs on one thread.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 import os
 import threading
 from collections.abc import Iterator
@@ -32,13 +32,11 @@ _NAMES = [("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads6
           ("openblas_get_num_threads", "openblas_set_num_threads")]
 
 
-def _candidate_libraries() -> list[str]:
-    """OpenBLAS libraries numpy may have loaded: its vendored copy (Linux, macOS wheels) first."""
+def _vendored_libraries() -> list[str]:
+    """The OpenBLAS copy numpy's wheels ship beside it (Linux and Windows: numpy.libs; macOS: .dylibs)."""
     root = Path(np.__file__).resolve().parent
-    found = [str(p) for folder in (root.parent / "numpy.libs", root / ".dylibs")
-             if folder.is_dir() for p in sorted(folder.glob("*openblas*"))]
-    system = ctypes.util.find_library("openblas")
-    return found + ([system] if system else [])
+    return [str(p) for folder in (root.parent / "numpy.libs", root / ".dylibs")
+            if folder.is_dir() for p in sorted(folder.glob("*openblas*"))]
 
 
 def _uses_openblas() -> bool:
@@ -49,21 +47,33 @@ def _uses_openblas() -> bool:
     return "openblas" in str(blas.get("name", "")).lower()
 
 
-def _find_api() -> tuple[ctypes._CFuncPtr, ctypes._CFuncPtr] | None:
+def _functions(path: str) -> tuple[ctypes._CFuncPtr, ctypes._CFuncPtr] | None:
+    try:
+        library = ctypes.CDLL(path)
+    except OSError:
+        return None
+    for get_name, set_name in _NAMES:
+        get, set_ = getattr(library, get_name, None), getattr(library, set_name, None)
+        if get is not None and set_ is not None:
+            get.restype, get.argtypes = ctypes.c_int, []
+            set_.restype, set_.argtypes = None, [ctypes.c_int]
+            return get, set_
+    return None
+
+
+@functools.cache
+def _api() -> tuple[ctypes._CFuncPtr, ctypes._CFuncPtr] | None:
+    """The (get, set) thread-count functions of numpy's OpenBLAS, looked up on first use (not at
+    import: loading the library and, failing the vendored copy, searching the system take tens of ms)."""
     if not _uses_openblas():
         return None
-    for path in _candidate_libraries():
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for get_name, set_name in _NAMES:
-            get, set_ = getattr(library, get_name, None), getattr(library, set_name, None)
-            if get is not None and set_ is not None:
-                get.restype, get.argtypes = ctypes.c_int, []
-                set_.restype, set_.argtypes = None, [ctypes.c_int]
-                return get, set_
-    return None
+    for path in _vendored_libraries():
+        if (found := _functions(path)) is not None:
+            return found
+    import ctypes.util  # a system OpenBLAS, for numpy builds that link one (conda, distributions)
+
+    system = ctypes.util.find_library("openblas")
+    return _functions(system) if system else None
 
 
 def _usable_cores() -> int:
@@ -73,7 +83,6 @@ def _usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-_API = _find_api()
 _lock = threading.Lock()
 _inside = 0
 _saved = 1
@@ -81,7 +90,8 @@ _saved = 1
 
 def blas_threads() -> int | None:
     """OpenBLAS's current thread count, or None where it cannot be read."""
-    return None if _API is None else int(_API[0]())
+    api = _api()
+    return None if api is None else int(api[0]())
 
 
 @contextmanager
@@ -92,10 +102,11 @@ def single_threaded_blas() -> Iterator[bool]:
     and the last to leave restores it.
     """
     global _inside, _saved
-    if _API is None or _usable_cores() < 2:
+    api = _api()
+    if api is None or _usable_cores() < 2:
         yield False
         return
-    get, set_ = _API
+    get, set_ = api
     with _lock:
         if _inside == 0:
             _saved = int(get())

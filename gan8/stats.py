@@ -279,18 +279,20 @@ def pixel_stats(generator: Generator, n: int, rng, psi: float = 1.0, chunk: int 
             return accumulators[0].result()
         pool = _lane_pool()
         in_flight: deque = deque()
+
+        def collect_oldest() -> None:
+            future, c = in_flight.popleft()
+            future.result()  # re-raises anything the chunk raised
+            finished(c)
+
         try:
             for k in range(chunks):
-                if len(in_flight) == lanes:   # chunk k - lanes, which used this lane, must be done
-                    future, c = in_flight.popleft()
-                    future.result()           # re-raises anything the chunk raised
-                    finished(c)
+                if len(in_flight) == lanes:  # chunk k - lanes, which used this lane, must be done
+                    collect_oldest()
                 z = latents(k)
                 in_flight.append((pool.submit(process, k, z), len(z)))
             while in_flight:
-                future, c = in_flight.popleft()
-                future.result()
-                finished(c)
+                collect_oldest()
         except BaseException:  # a failed chunk, a progress callback that stops us, Ctrl-C
             for future, _ in in_flight:
                 future.cancel()

@@ -131,7 +131,6 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         return nets.translate_backward(dx, index)
 
     decay_start = int(config.lr_decay_from * config.steps)
-    noise_std = 0.0
     for step in range(1, config.steps + 1):
         noise_std = config.instance_noise * (config.steps - step) / config.steps
         if step > decay_start:

@@ -10,13 +10,13 @@ from gan8 import _blas
 def test_found_where_numpy_uses_openblas():
     # numpy's wheels on Linux vendor scipy-openblas, whose thread count can be set: the overlap in
     # pixel_stats depends on finding it, so a wheel that renamed its symbols must fail here.
-    assert (_blas._API is not None) == _blas._uses_openblas()
+    assert (_blas._api() is not None) == _blas._uses_openblas()
 
 
 def test_single_thread_inside_and_restored_after():
     before = _blas.blas_threads()
     with _blas.single_threaded_blas() as held:
-        assert held == (_blas._API is not None and _blas._usable_cores() >= 2)
+        assert held == (_blas._api() is not None and _blas._usable_cores() >= 2)
         if held:
             assert _blas.blas_threads() == 1
             with _blas.single_threaded_blas() as again:          # nesting keeps it at 1
