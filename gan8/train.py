@@ -51,6 +51,7 @@ class TrainConfig:
     warp_shear: float = 0.1         # ... and shear
     cutout: int = 0                 # DiffAugment cutout: side of a paper square put on real and fake images
     cutout_p: float = 1.0           # share of images that get one
+    cutout_fade: bool = False       # that share falls linearly to 0 over the run
     instance_noise: float = 0.0     # std of Gaussian noise added to every discriminator input, falling
                                     # linearly to 0 over the run
     log_every: int = 500
@@ -116,7 +117,7 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
             x[rows] = nets.warp(x[rows], warp_index[pick], warp_weight[pick])
         if config.cutout:
             keep = keep_masks[rng.integers(784, size=len(x))]
-            keep[rng.random(len(x)) >= config.cutout_p] = 1.0
+            keep[rng.random(len(x)) >= cutout_p] = 1.0
             x = nets.cutout(x, keep)
         if noise_std:  # additive, so its gradient is the identity
             x = x + rng.normal(0.0, noise_std, size=x.shape).astype(x.dtype)
@@ -132,7 +133,9 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
 
     decay_start = int(config.lr_decay_from * config.steps)
     for step in range(1, config.steps + 1):
-        noise_std = config.instance_noise * (config.steps - step) / config.steps
+        remaining = (config.steps - step) / config.steps
+        noise_std = config.instance_noise * remaining
+        cutout_p = config.cutout_p * (remaining if config.cutout_fade else 1.0)
         if step > decay_start:
             fraction = (config.steps - step + 1) / (config.steps - decay_start + 1)
             opt_g.lr, opt_d.lr = config.lr_g * fraction, config.lr_d * fraction
