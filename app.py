@@ -308,6 +308,7 @@ def render_interpolation(generator: gan8.Generator) -> None:
     play = fig.layout.updatemenus[0].buttons[0]
     play.args[1]["frame"]["duration"] = duration
     play.args[1]["transition"]["duration"] = 0
+    fig.layout.sliders[0].currentvalue.prefix = "Frame "
     left, right = st.columns([2, 3])
     with left:
         st.plotly_chart(fig, key="interp_chart", width="content", config={"displaylogo": False})

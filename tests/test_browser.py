@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -174,6 +175,8 @@ def test_interpolation_plays(page):
         arg=first, timeout=10_000)
     seen = {frame.get_attribute("href") for _ in range(5) if not page.wait_for_timeout(150)}
     assert len(seen - {first}) >= 1
+    label = page.locator(".js-plotly-plot .slider-container text").filter(has_text=re.compile(r"^Frame \d+$"))
+    assert label.count() == 1
     assert page.get_by_role("button", name="Download animation (GIF)").count() == 1
 
 
