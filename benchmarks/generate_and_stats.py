@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from _common import benchmark_generator, interleaved_seconds, median_ratio
 
 import gan8
+from gan8._blas import single_threaded_blas
 
 
 def main() -> None:
@@ -75,7 +77,22 @@ def main() -> None:
             c = min(b, n - i)
             g.generate(rng.standard_normal((c, 10)), out=out[:c], hidden=hidden[:c])
 
-    streamed = interleaved_seconds({"generate": generate_all,
+    lane_buffers = [(np.empty((b, 28, 28), np.float32), np.empty((b, 129), np.float32)) for _ in range(2)]
+
+    def generate_in_lanes():  # pixel_stats's two lanes without the statistics
+        rng = np.random.default_rng(0)
+        with single_threaded_blas(), ThreadPoolExecutor(2) as pool:
+            pending = []
+            for k, i in enumerate(range(0, n, b)):
+                if len(pending) == 2:
+                    pending.pop(0).result()
+                z = rng.standard_normal((min(b, n - i), 10))
+                images, hidden_k = lane_buffers[k % 2]
+                pending.append(pool.submit(g.generate, z, out=images[:len(z)], hidden=hidden_k[:len(z)]))
+            for future in pending:
+                future.result()
+
+    streamed = interleaved_seconds({"generate": generate_all, "lanes": generate_in_lanes,
                                     "stats": lambda: gan8.pixel_stats(g, n, 0, chunk=b)},
                                    args.stats_repeats, warmup=0)
     rates = {
@@ -85,18 +102,22 @@ def main() -> None:
         "gan8 generate": 1 / statistics.median(per_sample["gan8"]),
         f"generate {n:,} as pixel_stats does": n / statistics.median(streamed["generate"]),
         f"gan8 pixel_stats (n={n:,})": n / statistics.median(streamed["stats"]),
+        f"generate {n:,} in pixel_stats's 2 lanes": n / statistics.median(streamed["lanes"]),
     }
 
     print(f"weights {g.fingerprint}; batch {args.batch} (loop: {n_loop} samples); medians of {args.repeats} "
           f"interleaved rounds (generate-all and stats: {args.stats_repeats})")
     for name, rate in rates.items():
-        print(f"  {name:<40} {rate:>12,.0f} samples/s")
+        print(f"  {name:<44} {rate:>12,.0f} samples/s")
     print("ratios (medians of per-round ratios, this run):")
     print(f"  gan8 / roofline                     {median_ratio(per_sample['roofline'], per_sample['gan8']):.2f}")
     print(f"  gan8 / per-sample loop              {median_ratio(per_sample['loop'], per_sample['gan8']):.1f}")
     print(f"  gan8 / naive numpy                  {median_ratio(per_sample['naive'], per_sample['gan8']):.2f}")
     print(f"  stats time / generation time (n={n:,}) {median_ratio(streamed['stats'], streamed['generate']):.2f}  "
           f"({statistics.median(streamed['stats']):.2f} s vs {statistics.median(streamed['generate']):.2f} s)")
+    # What the statistics add to the same two lanes, and what the lanes alone gain over generate.
+    print(f"  stats time / 2-lane generation time    {median_ratio(streamed['stats'], streamed['lanes']):.2f}")
+    print(f"  generate time / 2-lane generation time {median_ratio(streamed['generate'], streamed['lanes']):.2f}")
 
 if __name__ == "__main__":
     main()
