@@ -161,6 +161,25 @@ def total_variation(x: np.ndarray, weight: float) -> tuple[float, np.ndarray]:
     return value, (weight / b) * _differences_adjoint(np.sign(d0), np.sign(d1))
 
 
+def mode_seeking(x: np.ndarray, z: np.ndarray, weight: float) -> tuple[float, np.ndarray]:
+    """The mode-seeking term of MSGAN (Mao et al. 2019), -weight * mean over pairs of
+    d(x_i, x_j) / d(z_i, z_j), and dL/dx.
+
+    x : (B, 784) images of the latents z : (B, 10); sample i is paired with sample i + B // 2 (an
+    odd last sample is left out). d is the mean absolute difference. Minimising the term pushes
+    apart the images of distinct latents: a generator that maps many latents to one eight pays.
+    """
+    half = x.shape[0] // 2
+    dx_pair = x[:half] - x[half:2 * half]
+    distance_z = np.abs(z[:half] - z[half:2 * half]).mean(axis=1, keepdims=True)
+    ratio = np.abs(dx_pair).mean(axis=1, keepdims=True) / distance_z
+    value = -weight * float(ratio.mean())
+    grad = np.zeros_like(x)
+    grad[:half] = (-weight / (half * x.shape[1])) * np.sign(dx_pair) / distance_z
+    grad[half:2 * half] = -grad[:half]
+    return value, grad
+
+
 def _differences_adjoint(g0: np.ndarray, g1: np.ndarray) -> np.ndarray:
     """Pull gradients with respect to ``np.diff(m, axis=1)`` and ``np.diff(m, axis=2)`` of a
     (n, 28, 28) stack back to the stack, flattened to (n, 784)."""

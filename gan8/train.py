@@ -52,6 +52,7 @@ class TrainConfig:
     cutout: int = 0                 # DiffAugment cutout: side of a paper square put on real and fake images
     cutout_p: float = 1.0           # share of images that get one
     cutout_fade: bool = False       # that share falls linearly to 0 over the run
+    mode_seeking: float = 0.0       # weight of MSGAN's mode-seeking term on the generator's images
     instance_noise: float = 0.0     # std of Gaussian noise added to every discriminator input, falling
                                     # linearly to 0 over the run
     log_every: int = 500
@@ -152,7 +153,8 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         opt_d.step(d, {k: grads_real[k] + grads_fake[k] + grads_r1[k] for k in d})
 
         # Generator: non-saturating softplus(-D(fake)).
-        x_fake, cache_g = nets.generator_forward(g, rng.standard_normal((B, 10)).astype(np.float32))
+        z = rng.standard_normal((B, 10)).astype(np.float32)
+        x_fake, cache_g = nets.generator_forward(g, z)
         x_aug, state = augment(x_fake)
         out, cache = nets.discriminator_forward(d, x_aug, config.leak)
         loss_g = float(np.mean(np.logaddexp(0, -out)))
@@ -160,6 +162,8 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         dx = augment_backward(dx_aug, state)
         if config.tv:
             dx += nets.total_variation(x_fake, config.tv)[1]
+        if config.mode_seeking:
+            dx += nets.mode_seeking(x_fake, z, config.mode_seeking)[1]
         grads_g = nets.generator_backward(g, cache_g, dx)
         if config.smooth:
             grads_g["W2"] += nets.smoothness_penalty(g["W2"], config.smooth)[1]

@@ -174,6 +174,21 @@ def test_total_variation_gradient_and_value():
     assert nets.total_variation(dot, 1.0)[0] == pytest.approx(4.0)
 
 
+def test_mode_seeking_gradient_and_value():
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0.0, 1.0, (5, 784))   # an odd batch: the last sample is in no pair
+    z = rng.standard_normal((5, 10))
+    value, grad = nets.mode_seeking(x, z, 0.5)
+    by_hand = np.mean([np.abs(x[i] - x[i + 2]).mean() / np.abs(z[i] - z[i + 2]).mean() for i in (0, 1)])
+    assert value == pytest.approx(-0.5 * by_hand)
+    picks, numeric = _numeric_grad(lambda: nets.mode_seeking(x, z, 0.5)[0], x, eps=1e-7, samples=60)
+    np.testing.assert_allclose(grad.reshape(-1)[picks], numeric, rtol=1e-5, atol=1e-9)
+    assert not grad[4].any()
+    same = np.tile(x[:1], (4, 1))          # identical images: the term is 0, and so is its subgradient
+    value, grad = nets.mode_seeking(same, z[:4], 1.0)
+    assert value == 0.0 and not grad.any()
+
+
 def test_warp_identity_table_and_paper_fill():
     index, weight = nets.warp_tables(np.random.default_rng(0), 5, rotate=10, scale=0.1, shear=0.1)
     assert index.shape == weight.shape == (5, 784, 4)

@@ -46,9 +46,10 @@ def test_training_is_deterministic_for_a_seed(options):
     assert history_a == [dict(h, seconds=h2["seconds"]) for h, h2 in zip(history_b, history_a, strict=True)]
 
 
-def test_cutout_its_fade_and_instance_noise_change_the_training():
+def test_cutout_its_fade_instance_noise_and_mode_seeking_change_the_training():
     base = dataclasses.replace(TrainConfig(), steps=30, batch=8, d_hidden=(16, 8))
-    options = ({}, {"cutout": 8}, {"cutout": 8, "cutout_fade": True}, {"instance_noise": 0.1})
+    options = ({}, {"cutout": 8}, {"cutout": 8, "cutout_fade": True}, {"instance_noise": 0.1},
+               {"mode_seeking": 0.1})
     runs = [train(_tiny_images(), dataclasses.replace(base, **o), seed=5, log=None)[0].fingerprint for o in options]
     assert len(set(runs)) == len(options)
 
