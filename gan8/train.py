@@ -53,6 +53,7 @@ class TrainConfig:
     cutout_p: float = 1.0           # share of images that get one
     cutout_fade: bool = False       # that share falls linearly to 0 over the run
     mode_seeking: float = 0.0       # weight of MSGAN's mode-seeking term on the generator's images
+    mode_seeking_distance: str = "l1"  # its image distance: "l1" (MSGAN's) or "rms"
     instance_noise: float = 0.0     # std of Gaussian noise added to every discriminator input, falling
                                     # linearly to 0 over the run
     log_every: int = 500
@@ -163,7 +164,7 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         if config.tv:
             dx += nets.total_variation(x_fake, config.tv)[1]
         if config.mode_seeking:
-            dx += nets.mode_seeking(x_fake, z, config.mode_seeking)[1]
+            dx += nets.mode_seeking(x_fake, z, config.mode_seeking, config.mode_seeking_distance)[1]
         grads_g = nets.generator_backward(g, cache_g, dx)
         if config.smooth:
             grads_g["W2"] += nets.smoothness_penalty(g["W2"], config.smooth)[1]

@@ -174,19 +174,35 @@ def test_total_variation_gradient_and_value():
     assert nets.total_variation(dot, 1.0)[0] == pytest.approx(4.0)
 
 
-def test_mode_seeking_gradient_and_value():
+@pytest.mark.parametrize("distance", ["l1", "rms"])
+def test_mode_seeking_gradient_and_value(distance):
     rng = np.random.default_rng(5)
     x = rng.uniform(0.0, 1.0, (5, 784))   # an odd batch: the last sample is in no pair
     z = rng.standard_normal((5, 10))
-    value, grad = nets.mode_seeking(x, z, 0.5)
-    by_hand = np.mean([np.abs(x[i] - x[i + 2]).mean() / np.abs(z[i] - z[i + 2]).mean() for i in (0, 1)])
+    value, grad = nets.mode_seeking(x, z, 0.5, distance)
+    image_distance = {"l1": lambda a: np.abs(a).mean(), "rms": lambda a: np.sqrt(np.mean(a * a))}[distance]
+    by_hand = np.mean([image_distance(x[i] - x[i + 2]) / np.abs(z[i] - z[i + 2]).mean() for i in (0, 1)])
     assert value == pytest.approx(-0.5 * by_hand)
-    picks, numeric = _numeric_grad(lambda: nets.mode_seeking(x, z, 0.5)[0], x, eps=1e-7, samples=60)
+    picks, numeric = _numeric_grad(lambda: nets.mode_seeking(x, z, 0.5, distance)[0], x, eps=1e-7, samples=60)
     np.testing.assert_allclose(grad.reshape(-1)[picks], numeric, rtol=1e-5, atol=1e-9)
     assert not grad[4].any()
     same = np.tile(x[:1], (4, 1))          # identical images: the term is 0, and so is its subgradient
-    value, grad = nets.mode_seeking(same, z[:4], 1.0)
+    value, grad = nets.mode_seeking(same, z[:4], 1.0, distance)
     assert value == 0.0 and not grad.any()
+
+
+def test_mode_seeking_rms_leaves_equal_pixels_alone():
+    x = np.ones((2, 784))
+    x[0, :10] = 0.0                          # the pair differs in 10 pixels only
+    z = np.array([[1.0] * 10, [-1.0] * 10])
+    grad = {d: nets.mode_seeking(x, z, 1.0, d)[1] for d in ("l1", "rms")}
+    assert not grad["rms"][:, 10:].any() and grad["rms"][:, :10].all()
+    assert not grad["l1"][:, 10:].any()      # sign(0) = 0 here too, but any tiny difference gets full force
+    x[1, 10:] -= 1e-6
+    assert np.abs(nets.mode_seeking(x, z, 1.0, "l1")[1][0, 10:]).min() == pytest.approx(1 / 784 / 2)
+    assert np.abs(nets.mode_seeking(x, z, 1.0, "rms")[1][0, 10:]).max() < 1e-8
+    with pytest.raises(ValueError, match="'l1' or 'rms'"):
+        nets.mode_seeking(x, z, 1.0, "l2")
 
 
 def test_warp_identity_table_and_paper_fill():
