@@ -178,14 +178,14 @@ def mode_seeking(x: np.ndarray, z: np.ndarray, weight: float,
     half, pixels = x.shape[0] // 2, x.shape[1]
     difference = x[:half] - x[half:2 * half]
     distance_z = np.abs(z[:half] - z[half:2 * half]).mean(axis=1, keepdims=True)
-    grad = np.zeros_like(x)
-    if distance == "l1":
+    if distance == "l1":  # d and its gradient times the number of pixels, per pair
         d = np.abs(difference).mean(axis=1, keepdims=True)
-        grad[:half] = (-weight / (half * pixels)) * np.sign(difference) / distance_z
+        direction = np.sign(difference)
     else:
         d = np.sqrt(np.square(difference).mean(axis=1, keepdims=True))
-        unit = np.divide(difference, d, out=np.zeros_like(difference), where=d > 0)
-        grad[:half] = (-weight / (half * pixels)) * unit / distance_z
+        direction = np.divide(difference, d, out=np.zeros_like(difference), where=d > 0)
+    grad = np.zeros_like(x)
+    grad[:half] = (-weight / (half * pixels)) * direction / distance_z
     grad[half:2 * half] = -grad[:half]
     value = -weight * float((d / distance_z).mean())
     return value, grad
