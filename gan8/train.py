@@ -54,6 +54,7 @@ class TrainConfig:
     cutout_fade: bool = False       # that share falls linearly to 0 over the run
     mode_seeking: float = 0.0       # weight of MSGAN's mode-seeking term on the generator's images
     mode_seeking_distance: str = "l1"  # its image distance: "l1" (MSGAN's) or "rms"
+    mode_seeking_fade: bool = False  # its weight falls linearly to 0 over the run
     instance_noise: float = 0.0     # std of Gaussian noise added to every discriminator input, falling
                                     # linearly to 0 over the run
     log_every: int = 500
@@ -138,6 +139,7 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         remaining = (config.steps - step) / config.steps
         noise_std = config.instance_noise * remaining
         cutout_p = config.cutout_p * (remaining if config.cutout_fade else 1.0)
+        mode_seeking = config.mode_seeking * (remaining if config.mode_seeking_fade else 1.0)
         if step > decay_start:
             fraction = (config.steps - step + 1) / (config.steps - decay_start + 1)
             opt_g.lr, opt_d.lr = config.lr_g * fraction, config.lr_d * fraction
@@ -163,8 +165,8 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         dx = augment_backward(dx_aug, state)
         if config.tv:
             dx += nets.total_variation(x_fake, config.tv)[1]
-        if config.mode_seeking:
-            dx += nets.mode_seeking(x_fake, z, config.mode_seeking, config.mode_seeking_distance)[1]
+        if mode_seeking:
+            dx += nets.mode_seeking(x_fake, z, mode_seeking, config.mode_seeking_distance)[1]
         grads_g = nets.generator_backward(g, cache_g, dx)
         if config.smooth:
             grads_g["W2"] += nets.smoothness_penalty(g["W2"], config.smooth)[1]

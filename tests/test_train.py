@@ -49,7 +49,8 @@ def test_training_is_deterministic_for_a_seed(options):
 def test_cutout_its_fade_instance_noise_and_mode_seeking_change_the_training():
     base = dataclasses.replace(TrainConfig(), steps=30, batch=8, d_hidden=(16, 8))
     options = ({}, {"cutout": 8}, {"cutout": 8, "cutout_fade": True}, {"instance_noise": 0.1},
-               {"mode_seeking": 0.1}, {"mode_seeking": 0.1, "mode_seeking_distance": "rms"})
+               {"mode_seeking": 0.1}, {"mode_seeking": 0.1, "mode_seeking_distance": "rms"},
+               {"mode_seeking": 0.1, "mode_seeking_distance": "rms", "mode_seeking_fade": True})
     runs = [train(_tiny_images(), dataclasses.replace(base, **o), seed=5, log=None)[0].fingerprint for o in options]
     assert len(set(runs)) == len(options)
 
