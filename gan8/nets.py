@@ -16,7 +16,8 @@ import numpy as np
 from scipy.special import expit
 
 __all__ = ["init_generator", "init_discriminator", "generator_forward", "generator_backward",
-           "discriminator_forward", "discriminator_backward", "r1_penalty", "smoothness_penalty", "total_variation",
+           "discriminator_forward", "dropout_masks", "discriminator_backward", "r1_penalty", "smoothness_penalty",
+           "total_variation", "mode_seeking",
            "translation_tables", "translate", "translate_backward", "cutout_masks", "cutout", "cutout_backward",
            "affine_table", "warp_tables", "warp", "warp_backward", "params_to_generator", "generator_to_params"]
 
@@ -86,16 +87,36 @@ class DiscriminatorCache:
     h2: np.ndarray
 
 
-def discriminator_forward(p: Params, x: np.ndarray, leak: float) -> tuple[np.ndarray, DiscriminatorCache]:
-    """x (B, 784), 1 = paper -> logits (B,), high = real."""
+def discriminator_forward(p: Params, x: np.ndarray, leak: float, dropout: tuple[np.ndarray, np.ndarray] | None = None
+                          ) -> tuple[np.ndarray, DiscriminatorCache]:
+    """x (B, 784), 1 = paper -> logits (B,), high = real.
+
+    dropout : optional (B, H1) and (B, H2) multipliers of the hidden units (``dropout_masks``). They
+    scale the leaky-ReLU slopes, so the backward pass and the R1 penalty see the thinned network.
+    """
     u = 1.0 - x
     a1 = u @ p["V1"] + p["c1"]
     s1 = np.where(a1 > 0, 1.0, leak).astype(x.dtype)
+    if dropout is not None:
+        s1 *= dropout[0]
     h1 = a1 * s1
     a2 = h1 @ p["V2"] + p["c2"]
     s2 = np.where(a2 > 0, 1.0, leak).astype(x.dtype)
+    if dropout is not None:
+        s2 *= dropout[1]
     h2 = a2 * s2
     return h2 @ p["v3"] + p["c3"][0], DiscriminatorCache(u, s1, h1, s2, h2)
+
+
+def dropout_masks(rng: np.random.Generator, batch: int, hidden: tuple[int, int], rate: float,
+                  dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """Inverted-dropout multipliers for the discriminator's two hidden layers: each unit of each
+    sample is dropped (0) with probability ``rate`` and otherwise kept at 1 / (1 - rate), so a
+    unit's expected output is unchanged. Returns (batch, H1) and (batch, H2) arrays."""
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"dropout rate must be in [0, 1), found {rate}")
+    scale = 1.0 / (1.0 - rate)
+    return tuple((rng.random((batch, h)) >= rate).astype(dtype) * dtype(scale) for h in hidden)
 
 
 def discriminator_backward(p: Params, cache: DiscriminatorCache, dout: np.ndarray,

@@ -55,6 +55,7 @@ class TrainConfig:
     mode_seeking: float = 0.0       # weight of MSGAN's mode-seeking term on the generator's images
     mode_seeking_distance: str = "l1"  # its image distance: "l1" (MSGAN's) or "rms"
     mode_seeking_fade: bool = False  # its weight falls linearly to 0 over the run
+    d_dropout: float = 0.0          # dropout rate of the discriminator's hidden units, in every pass
     instance_noise: float = 0.0     # std of Gaussian noise added to every discriminator input, falling
                                     # linearly to 0 over the run
     log_every: int = 500
@@ -126,6 +127,9 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
             x = x + rng.normal(0.0, noise_std, size=x.shape).astype(x.dtype)
         return x, (index, rows, pick, keep)
 
+    def dropout():
+        return nets.dropout_masks(rng, B, config.d_hidden, config.d_dropout) if config.d_dropout else None
+
     def augment_backward(dx, state):
         index, rows, pick, keep = state
         if keep is not None:
@@ -147,8 +151,8 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         x_real, _ = augment(real[rng.integers(len(real), size=B)])
         x_fake, _ = nets.generator_forward(g, rng.standard_normal((B, 10)).astype(np.float32))
         x_fake, _ = augment(x_fake)
-        out_real, cache_real = nets.discriminator_forward(d, x_real, config.leak)
-        out_fake, cache_fake = nets.discriminator_forward(d, x_fake, config.leak)
+        out_real, cache_real = nets.discriminator_forward(d, x_real, config.leak, dropout())
+        out_fake, cache_fake = nets.discriminator_forward(d, x_fake, config.leak, dropout())
         loss_d = float(np.mean(np.logaddexp(0, -out_real)) + np.mean(np.logaddexp(0, out_fake)))
         grads_real, _ = nets.discriminator_backward(d, cache_real, -expit(-out_real) / B)
         grads_fake, _ = nets.discriminator_backward(d, cache_fake, expit(out_fake) / B)
@@ -159,7 +163,7 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         z = rng.standard_normal((B, 10)).astype(np.float32)
         x_fake, cache_g = nets.generator_forward(g, z)
         x_aug, state = augment(x_fake)
-        out, cache = nets.discriminator_forward(d, x_aug, config.leak)
+        out, cache = nets.discriminator_forward(d, x_aug, config.leak, dropout())
         loss_g = float(np.mean(np.logaddexp(0, -out)))
         _, dx_aug = nets.discriminator_backward(d, cache, -expit(-out) / B, need_params=False)
         dx = augment_backward(dx_aug, state)

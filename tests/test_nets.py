@@ -96,6 +96,54 @@ def test_r1_penalty_gradients(small, name):
     np.testing.assert_allclose(grads[name].reshape(-1)[picks], numeric, rtol=1e-4, atol=1e-8)
 
 
+@pytest.mark.parametrize("name", ["V1", "c1", "V2", "c2", "v3", "x"])
+def test_gradients_through_dropout(small, name):
+    """With the masks fixed, the thinned network's loss, input gradient and R1 penalty all differentiate
+    like any other network's."""
+    _, d, _, x, _ = small
+    masks = nets.dropout_masks(np.random.default_rng(3), len(x), (16, 8), 0.4, dtype=np.float64)
+    array = x if name == "x" else d[name]
+    coef = np.arange(1.0, 6.0)
+    loss = lambda: float(np.logaddexp(0, nets.discriminator_forward(d, x, LEAK, masks)[0]) @ coef)  # noqa: E731
+    out, cache = nets.discriminator_forward(d, x, LEAK, masks)
+    grads, dx = nets.discriminator_backward(d, cache, coef / (1 + np.exp(-out)))
+    analytic = dx if name == "x" else grads[name]
+    picks, numeric = _numeric_grad(loss, array)
+    np.testing.assert_allclose(analytic.reshape(-1)[picks], numeric, rtol=1e-5, atol=1e-8)
+    if name == "x":
+        return
+
+    def penalty():
+        return nets.r1_penalty(d, nets.discriminator_forward(d, x, LEAK, masks)[1], 0.7)[0]
+
+    _, r1_grads = nets.r1_penalty(d, cache, 0.7)
+    picks, numeric = _numeric_grad(penalty, array, eps=1e-5)
+    np.testing.assert_allclose(r1_grads[name].reshape(-1)[picks], numeric, rtol=1e-4, atol=1e-8)
+
+
+def test_dropout_thins_the_network_by_hand(small):
+    _, d, _, x, _ = small
+    keep1, keep2 = np.ones((5, 16)), np.ones((5, 8))
+    keep1[:, :6] = 0.0   # units 0-5 of layer 1 and 0-2 of layer 2 dropped for every sample
+    keep2[:, :3] = 0.0
+    thinned = dict(d, V1=d["V1"][:, 6:], c1=d["c1"][6:], V2=d["V2"][6:, 3:], c2=d["c2"][3:], v3=d["v3"][3:])
+    expected, _ = nets.discriminator_forward(thinned, x, LEAK)
+    out, _ = nets.discriminator_forward(d, x, LEAK, (keep1, keep2))
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+    same, _ = nets.discriminator_forward(d, x, LEAK, (np.ones((5, 16)), np.ones((5, 8))))
+    np.testing.assert_array_equal(same, nets.discriminator_forward(d, x, LEAK)[0])
+
+
+def test_dropout_masks_rate_and_scale():
+    m1, m2 = nets.dropout_masks(np.random.default_rng(0), 400, (256, 128), 0.25)
+    assert m1.shape == (400, 256) and m2.shape == (400, 128) and m1.dtype == np.float32
+    assert set(np.unique(m1)) == {0.0, np.float32(1 / 0.75)}
+    assert (m1 == 0).mean() == pytest.approx(0.25, abs=0.01)
+    assert m1.mean() == pytest.approx(1.0, abs=0.02)
+    with pytest.raises(ValueError, match=r"dropout rate must be in \[0, 1\), found 1.0"):
+        nets.dropout_masks(np.random.default_rng(0), 4, (8, 8), 1.0)
+
+
 def test_translation_shifts_and_fills_with_paper():
     tables = nets.translation_tables(1)
     image = np.ones((28, 28))
