@@ -41,10 +41,12 @@ def init_generator(rng: np.random.Generator, mean_image_flat: np.ndarray, bias_c
 
 
 def init_discriminator(rng: np.random.Generator, hidden: tuple[int, int], leak: float,
-                       dtype=np.float32) -> Params:
+                       dtype=np.float32, mbstd: bool = False) -> Params:
+    """He-initialised layers; with ``mbstd``, also the minibatch-std feature's weights ``ws``
+    (H2,), starting at 0 so that the feature comes in as the discriminator learns to use it."""
     gain = np.sqrt(2.0 / (1.0 + leak**2))
     h1, h2 = hidden
-    return {
+    p = {
         "V1": (rng.standard_normal((784, h1)) * gain / np.sqrt(784)).astype(dtype),
         "c1": np.zeros(h1, dtype),
         "V2": (rng.standard_normal((h1, h2)) * gain / np.sqrt(h1)).astype(dtype),
@@ -52,6 +54,9 @@ def init_discriminator(rng: np.random.Generator, hidden: tuple[int, int], leak: 
         "v3": (rng.standard_normal(h2) / np.sqrt(h2)).astype(dtype),
         "c3": np.zeros(1, dtype),
     }
+    if mbstd:
+        p["ws"] = np.zeros(h2, dtype)
+    return p
 
 
 @dataclass
@@ -79,20 +84,36 @@ def generator_backward(p: Params, cache: GeneratorCache, dx: np.ndarray) -> Para
 
 
 @dataclass
+class MinibatchStd:
+    """What the backward pass needs of the minibatch-std feature: group size, deviations from the
+    group mean (B, H1), per-feature group std (B // group, H1) and the feature itself (B,)."""
+    group: int
+    centred: np.ndarray
+    std: np.ndarray
+    feature: np.ndarray
+
+
+@dataclass
 class DiscriminatorCache:
     u: np.ndarray
     s1: np.ndarray   # leaky-ReLU slopes of layer 1, (B, H1)
     h1: np.ndarray
     s2: np.ndarray
     h2: np.ndarray
+    mbstd: MinibatchStd | None = None
 
 
-def discriminator_forward(p: Params, x: np.ndarray, leak: float, dropout: tuple[np.ndarray, np.ndarray] | None = None
-                          ) -> tuple[np.ndarray, DiscriminatorCache]:
+def discriminator_forward(p: Params, x: np.ndarray, leak: float, dropout: tuple[np.ndarray, np.ndarray] | None = None,
+                          mbstd_group: int = 0) -> tuple[np.ndarray, DiscriminatorCache]:
     """x (B, 784), 1 = paper -> logits (B,), high = real.
 
     dropout : optional (B, H1) and (B, H2) multipliers of the hidden units (``dropout_masks``). They
-    scale the leaky-ReLU slopes, so the backward pass and the R1 penalty see the thinned network.
+        scale the leaky-ReLU slopes, so the backward pass and the R1 penalty see the thinned network.
+    mbstd_group : if > 0, the minibatch standard deviation (Karras et al. 2018) of ProGAN/StyleGAN:
+        for each group of ``mbstd_group`` consecutive samples (B must be a multiple), the std of
+        each layer-1 feature over the group, averaged over features, enters layer 2 as one more
+        input with weights ``p["ws"]`` (H2,). A generator that draws too alike a batch shows a low
+        value, which the discriminator can learn to tell from real batches.
     """
     u = 1.0 - x
     a1 = u @ p["V1"] + p["c1"]
@@ -101,11 +122,22 @@ def discriminator_forward(p: Params, x: np.ndarray, leak: float, dropout: tuple[
         s1 *= dropout[0]
     h1 = a1 * s1
     a2 = h1 @ p["V2"] + p["c2"]
+    mbstd = None
+    if mbstd_group:
+        b, h = h1.shape
+        if b % mbstd_group:
+            raise ValueError(f"batch must be a multiple of the minibatch-std group {mbstd_group}, found {b}")
+        grouped = h1.reshape(b // mbstd_group, mbstd_group, h)
+        centred = grouped - grouped.mean(axis=1, keepdims=True)
+        std = np.sqrt(np.mean(centred * centred, axis=1) + 1e-8)
+        feature = np.repeat(std.mean(axis=1), mbstd_group)
+        a2 += feature[:, None] * p["ws"]
+        mbstd = MinibatchStd(mbstd_group, centred.reshape(b, h), std, feature)
     s2 = np.where(a2 > 0, 1.0, leak).astype(x.dtype)
     if dropout is not None:
         s2 *= dropout[1]
     h2 = a2 * s2
-    return h2 @ p["v3"] + p["c3"][0], DiscriminatorCache(u, s1, h1, s2, h2)
+    return h2 @ p["v3"] + p["c3"][0], DiscriminatorCache(u, s1, h1, s2, h2, mbstd)
 
 
 def dropout_masks(rng: np.random.Generator, batch: int, hidden: tuple[int, int], rate: float,
@@ -123,12 +155,21 @@ def discriminator_backward(p: Params, cache: DiscriminatorCache, dout: np.ndarra
                            need_params: bool = True) -> tuple[Params | None, np.ndarray]:
     """Given dL/dlogits (B,), the parameter gradients (or None) and dL/dx (B, 784)."""
     da2 = np.outer(dout, p["v3"]) * cache.s2
-    da1 = (da2 @ p["V2"].T) * cache.s1
+    dh1 = da2 @ p["V2"].T
+    m = cache.mbstd
+    if m is not None:  # d feature_i / d h1_jf = (h1_jf - group mean_f) / (G * H1 * std_f) within i's group
+        b, h = dh1.shape
+        dfeature = (da2 @ p["ws"]).reshape(b // m.group, m.group).sum(axis=1)
+        scale = dfeature[:, None] / (m.group * h * m.std)
+        dh1 += m.centred * np.repeat(scale, m.group, axis=0)
+    da1 = dh1 * cache.s1
     dx = -(da1 @ p["V1"].T)
     if not need_params:
         return None, dx
     grads = {"V1": cache.u.T @ da1, "c1": da1.sum(0), "V2": cache.h1.T @ da2, "c2": da2.sum(0),
              "v3": cache.h2.T @ dout, "c3": np.array([dout.sum()], dtype=dout.dtype)}
+    if m is not None:
+        grads["ws"] = m.feature @ da2
     return grads, dx
 
 
@@ -137,7 +178,9 @@ def r1_penalty(p: Params, cache: DiscriminatorCache, gamma: float) -> tuple[floa
 
     With the slopes s1, s2 fixed (they are piecewise constant in the parameters), the input
     gradient is g = V1 (s1 * (V2 (s2 * v3))): multilinear, so its gradient is closed form and no
-    second-order differentiation is needed.
+    second-order differentiation is needed. With a minibatch-std feature, g is the gradient along
+    each sample's own path, the feature held fixed (it couples the samples of a group, and its
+    input gradient is not multilinear); the feature's weights ``ws`` get no gradient from R1.
     """
     n = cache.u.shape[0]
     q2 = cache.s2 * p["v3"]            # (B, H2)
@@ -148,7 +191,7 @@ def r1_penalty(p: Params, cache: DiscriminatorCache, gamma: float) -> tuple[floa
     dq1 = dg @ p["V1"]
     dp1 = dq1 * cache.s1
     dq2 = dp1 @ p["V2"]
-    zeros = {k: np.zeros_like(p[k]) for k in ("c1", "c2", "c3")}
+    zeros = {k: np.zeros_like(p[k]) for k in ("c1", "c2", "c3", "ws") if k in p}
     return value, {"V1": dg.T @ q1, "V2": dp1.T @ q2, "v3": np.sum(dq2 * cache.s2, axis=0), **zeros}
 
 

@@ -55,6 +55,7 @@ class TrainConfig:
     mode_seeking: float = 0.0       # weight of MSGAN's mode-seeking term on the generator's images
     mode_seeking_distance: str = "l1"  # its image distance: "l1" (MSGAN's) or "rms"
     mode_seeking_fade: bool = False  # its weight falls linearly to 0 over the run
+    mbstd_group: int = 0            # minibatch-std feature in the discriminator over groups of this many (0: none)
     d_dropout: float = 0.0          # dropout rate of the discriminator's hidden units, in every pass
     instance_noise: float = 0.0     # std of Gaussian noise added to every discriminator input, falling
                                     # linearly to 0 over the run
@@ -93,7 +94,7 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
     rng = np.random.default_rng(seed)
     real = _column_major(np.asarray(images, dtype=np.float32))
     g = nets.init_generator(rng, real.mean(axis=0), config.bias_clip)
-    d = nets.init_discriminator(rng, config.d_hidden, config.leak)
+    d = nets.init_discriminator(rng, config.d_hidden, config.leak, mbstd=config.mbstd_group > 0)
     if config.paper_mask:
         # Column-major pixels that are pure paper in every training image: the generator cannot ink them.
         blank = np.all(real >= 1.0, axis=0)
@@ -151,8 +152,8 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         x_real, _ = augment(real[rng.integers(len(real), size=B)])
         x_fake, _ = nets.generator_forward(g, rng.standard_normal((B, 10)).astype(np.float32))
         x_fake, _ = augment(x_fake)
-        out_real, cache_real = nets.discriminator_forward(d, x_real, config.leak, dropout())
-        out_fake, cache_fake = nets.discriminator_forward(d, x_fake, config.leak, dropout())
+        out_real, cache_real = nets.discriminator_forward(d, x_real, config.leak, dropout(), config.mbstd_group)
+        out_fake, cache_fake = nets.discriminator_forward(d, x_fake, config.leak, dropout(), config.mbstd_group)
         loss_d = float(np.mean(np.logaddexp(0, -out_real)) + np.mean(np.logaddexp(0, out_fake)))
         grads_real, _ = nets.discriminator_backward(d, cache_real, -expit(-out_real) / B)
         grads_fake, _ = nets.discriminator_backward(d, cache_fake, expit(out_fake) / B)
@@ -163,7 +164,7 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         z = rng.standard_normal((B, 10)).astype(np.float32)
         x_fake, cache_g = nets.generator_forward(g, z)
         x_aug, state = augment(x_fake)
-        out, cache = nets.discriminator_forward(d, x_aug, config.leak, dropout())
+        out, cache = nets.discriminator_forward(d, x_aug, config.leak, dropout(), config.mbstd_group)
         loss_g = float(np.mean(np.logaddexp(0, -out)))
         _, dx_aug = nets.discriminator_backward(d, cache, -expit(-out) / B, need_params=False)
         dx = augment_backward(dx_aug, state)

@@ -144,6 +144,49 @@ def test_dropout_masks_rate_and_scale():
         nets.dropout_masks(np.random.default_rng(0), 4, (8, 8), 1.0)
 
 
+@pytest.fixture
+def with_mbstd():
+    rng = np.random.default_rng(2)
+    d = nets.init_discriminator(rng, (16, 8), LEAK, dtype=np.float64, mbstd=True)
+    d["ws"] = rng.standard_normal(8)
+    d["c2"] = rng.standard_normal(8) * 0.1
+    x = rng.uniform(0.05, 0.95, (8, 784))
+    return d, x
+
+
+@pytest.mark.parametrize("name", ["V1", "c1", "V2", "c2", "ws", "v3", "c3", "x"])
+def test_gradients_through_minibatch_std(with_mbstd, name):
+    d, x = with_mbstd
+    coef = np.arange(1.0, 9.0)
+    loss = lambda: float(np.logaddexp(0, nets.discriminator_forward(d, x, LEAK, mbstd_group=4)[0]) @ coef)  # noqa: E731
+    out, cache = nets.discriminator_forward(d, x, LEAK, mbstd_group=4)
+    grads, dx = nets.discriminator_backward(d, cache, coef / (1 + np.exp(-out)))
+    analytic = dx if name == "x" else grads[name]
+    picks, numeric = _numeric_grad(loss, x if name == "x" else d[name], samples=40)
+    np.testing.assert_allclose(analytic.reshape(-1)[picks], numeric, rtol=1e-5, atol=1e-8)
+    if name in ("V1", "V2", "v3", "ws"):  # R1 along each sample's own path, the feature fixed
+        def penalty():
+            return nets.r1_penalty(d, nets.discriminator_forward(d, x, LEAK, mbstd_group=4)[1], 0.7)[0]
+
+        _, r1_grads = nets.r1_penalty(d, cache, 0.7)
+        picks, numeric = _numeric_grad(penalty, d[name], eps=1e-5)
+        np.testing.assert_allclose(r1_grads[name].reshape(-1)[picks], numeric, rtol=1e-4, atol=1e-8)
+
+
+def test_minibatch_std_feature_by_hand(with_mbstd):
+    d, x = with_mbstd
+    x[:4] = x[0]  # the first group of 4 is one image four times: no spread
+    _, cache = nets.discriminator_forward(d, x, LEAK, mbstd_group=4)
+    _, plain = nets.discriminator_forward(d, x, LEAK)
+    np.testing.assert_array_equal(cache.h1, plain.h1)
+    spread = np.std(plain.h1[4:], axis=0).mean()  # population std over the second group, per feature
+    np.testing.assert_allclose(cache.mbstd.feature, [1e-4] * 4 + [spread] * 4, rtol=1e-6)
+    a2 = plain.h1 @ d["V2"] + d["c2"] + cache.mbstd.feature[:, None] * d["ws"]
+    np.testing.assert_allclose(cache.h2, np.where(a2 > 0, a2, LEAK * a2), rtol=1e-12)
+    with pytest.raises(ValueError, match="multiple of the minibatch-std group 3, found 8"):
+        nets.discriminator_forward(d, x, LEAK, mbstd_group=3)
+
+
 def test_translation_shifts_and_fills_with_paper():
     tables = nets.translation_tables(1)
     image = np.ones((28, 28))
