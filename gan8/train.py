@@ -55,8 +55,10 @@ class TrainConfig:
     mode_seeking: float = 0.0       # weight of MSGAN's mode-seeking term on the generator's images
     mode_seeking_distance: str = "l1"  # its image distance: "l1" (MSGAN's) or "rms"
     mode_seeking_fade: bool = False  # its weight falls linearly to 0 over the run
-    mbstd_group: int = 0            # minibatch-std feature in the discriminator over groups of this many (0: none)
-    d_dropout: float = 0.0          # dropout rate of the discriminator's hidden units, in every pass
+    mbstd_group: int = 0            # minibatch-std feature in the discriminator over groups of this many (0: none;
+                                    # 4 and 16 raised held-out recall to 0.80 and 0.83 but cost precision 0.04-0.06)
+    d_dropout: float = 0.0          # dropout rate of the discriminator's hidden units, in every pass (0.3 cost
+                                    # eight-rate 0.02 and held-out precision 0.03)
     instance_noise: float = 0.0     # std of Gaussian noise added to every discriminator input, falling
                                     # linearly to 0 over the run
     log_every: int = 500
