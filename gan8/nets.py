@@ -148,7 +148,7 @@ def dropout_masks(rng: np.random.Generator, batch: int, hidden: tuple[int, int],
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"dropout rate must be in [0, 1), found {rate}")
     scale = 1.0 / (1.0 - rate)
-    return tuple((rng.random((batch, h)) >= rate).astype(dtype) * dtype(scale) for h in hidden)
+    return tuple(np.where(rng.random((batch, h)) >= rate, scale, 0.0).astype(dtype) for h in hidden)
 
 
 def discriminator_backward(p: Params, cache: DiscriminatorCache, dout: np.ndarray,
