@@ -18,8 +18,9 @@ def _samples(generator, n, seed, psi=1.0, chunk=None):
 
 @pytest.mark.parametrize("chunk", [1, 7, 64, 1000, 5000])
 @pytest.mark.parametrize("bins", [16, 64])
-def test_pixel_stats_equal_numpy_on_concatenated_samples(generator, chunk, bins):
-    n, seed, psi = 1000, 3, 0.8
+@pytest.mark.parametrize("psi", [0.0, 0.8, 2.0])
+def test_pixel_stats_equal_numpy_on_concatenated_samples(generator, chunk, bins, psi):
+    n, seed = 1000, 3
     x = _samples(generator, n, seed, psi, chunk)
     s = gan8.pixel_stats(generator, n, seed, psi=psi, chunk=chunk, bins=bins)
     assert s.count == n
