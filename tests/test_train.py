@@ -36,8 +36,7 @@ def test_dry_run_writes_loadable_weights(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("options", [{}, {"cutout": 8, "cutout_p": 0.5, "cutout_fade": True,
-                                                "instance_noise": 0.1, "d_dropout": 0.3,
-                                     "mbstd_group": 4}])
+                                                "instance_noise": 0.1, "d_dropout": 0.3, "mbstd_group": 4}])
 def test_training_is_deterministic_for_a_seed(options):
     config = dataclasses.replace(TrainConfig(), steps=30, batch=8, d_hidden=(16, 8), log_every=10, **options)
     a, history_a = train(_tiny_images(), config, seed=5, log=None)
