@@ -59,6 +59,10 @@ class TrainConfig:
                                     # 4 and 16 raised held-out recall to 0.80 and 0.83 but cost precision 0.04-0.06)
     d_dropout: float = 0.0          # dropout rate of the discriminator's hidden units, in every pass (0.3 cost
                                     # eight-rate 0.02 and held-out precision 0.03)
+    negative_data: float = 0.0      # weight of a loss that shows the discriminator real digits other than 8 as
+                                    # fake (negative data augmentation, Sinha et al. 2021); needs ``negatives``
+    pretrain_steps: int = 0         # the first this many steps train on every digit (needs ``others``), the rest
+                                    # on the eights alone
     instance_noise: float = 0.0     # std of Gaussian noise added to every discriminator input, falling
                                     # linearly to 0 over the run
     log_every: int = 500
@@ -91,10 +95,28 @@ def _column_major(images: np.ndarray) -> np.ndarray:
 
 
 def train(images: np.ndarray, config: TrainConfig, seed: int,
-          log: Callable[[str], None] | None = print) -> tuple[Generator, list[dict]]:
-    """Train on ``images`` (n, 28, 28), 1 = paper; return the EMA generator and the loss history."""
+          log: Callable[[str], None] | None = print,
+          others: np.ndarray | None = None) -> tuple[Generator, list[dict]]:
+    """Train on ``images`` (n, 28, 28), 1 = paper; return the EMA generator and the loss history.
+
+    ``others`` (m, 28, 28), 1 = paper: real digits other than 8 (never the held-out eights). With
+    ``config.negative_data`` > 0 the discriminator is taught to call them fake; for the first
+    ``config.pretrain_steps`` steps they are real images alongside ``images``.
+    """
+    if config.negative_data < 0:
+        raise ValueError(f"negative_data must be >= 0, got {config.negative_data}")
+    if not 0 <= config.pretrain_steps < config.steps:
+        raise ValueError(f"pretrain_steps must be in [0, steps = {config.steps}), got {config.pretrain_steps}")
+    if config.negative_data and config.pretrain_steps:
+        raise ValueError("negative_data and pretrain_steps use the other digits in opposite roles; choose one")
+    needs_others = config.negative_data or config.pretrain_steps
+    if needs_others and (others is None or len(others) == 0):
+        option = "negative_data" if config.negative_data else "pretrain_steps"
+        raise ValueError(f"{option} = {getattr(config, option)} needs images of other digits; got none")
     rng = np.random.default_rng(seed)
     real = _column_major(np.asarray(images, dtype=np.float32))
+    other = _column_major(np.asarray(others, dtype=np.float32)) if needs_others else None
+    every_digit = np.concatenate([real, other]) if config.pretrain_steps else None
     g = nets.init_generator(rng, real.mean(axis=0), config.bias_clip)
     d = nets.init_discriminator(rng, config.d_hidden, config.leak, mbstd=config.mbstd_group > 0)
     if config.paper_mask:
@@ -151,7 +173,8 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
             fraction = (config.steps - step + 1) / (config.steps - decay_start + 1)
             opt_g.lr, opt_d.lr = config.lr_g * fraction, config.lr_d * fraction
         # Discriminator: softplus(-D(real)) + softplus(D(fake)) + R1 on real.
-        x_real, _ = augment(real[rng.integers(len(real), size=B)])
+        pool = every_digit if step <= config.pretrain_steps else real
+        x_real, _ = augment(pool[rng.integers(len(pool), size=B)])
         x_fake, _ = nets.generator_forward(g, rng.standard_normal((B, 10)).astype(np.float32))
         x_fake, _ = augment(x_fake)
         out_real, cache_real = nets.discriminator_forward(d, x_real, config.leak, dropout(), config.mbstd_group)
@@ -160,7 +183,15 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         grads_real, _ = nets.discriminator_backward(d, cache_real, -expit(-out_real) / B)
         grads_fake, _ = nets.discriminator_backward(d, cache_fake, expit(out_fake) / B)
         r1, grads_r1 = nets.r1_penalty(d, cache_real, config.r1_gamma)
-        opt_d.step(d, {k: grads_real[k] + grads_fake[k] + grads_r1[k] for k in d})
+        grads_d = {k: grads_real[k] + grads_fake[k] + grads_r1[k] for k in d}
+        if config.negative_data:  # other digits are fake too: + w softplus(D(negative))
+            x_neg, _ = augment(other[rng.integers(len(other), size=B)])
+            out_neg, cache_neg = nets.discriminator_forward(d, x_neg, config.leak, dropout(), config.mbstd_group)
+            loss_d += config.negative_data * float(np.mean(np.logaddexp(0, out_neg)))
+            grads_neg, _ = nets.discriminator_backward(d, cache_neg, config.negative_data * expit(out_neg) / B)
+            for k in d:
+                grads_d[k] += grads_neg[k]
+        opt_d.step(d, grads_d)
 
         # Generator: non-saturating softplus(-D(fake)).
         z = rng.standard_normal((B, 10)).astype(np.float32)

@@ -56,6 +56,41 @@ def test_cutout_its_fade_instance_noise_and_mode_seeking_change_the_training():
     assert len(set(runs)) == len(options)
 
 
+def test_negative_data_changes_the_training_deterministically_and_needs_negatives():
+    base = dataclasses.replace(TrainConfig(), steps=30, batch=8, d_hidden=(16, 8), log_every=10)
+    negatives = _tiny_images(12, seed=9).transpose(0, 2, 1)  # bars lying on their side
+    plain, _ = train(_tiny_images(), base, seed=5, log=None, others=negatives)
+    config = dataclasses.replace(base, negative_data=0.5)
+    a, history_a = train(_tiny_images(), config, seed=5, log=None, others=negatives)
+    b, history_b = train(_tiny_images(), config, seed=5, log=None, others=negatives)
+    heavier, _ = train(_tiny_images(), dataclasses.replace(base, negative_data=2.0), seed=5, log=None,
+                       others=negatives)
+    assert a.fingerprint == b.fingerprint
+    assert len({plain.fingerprint, a.fingerprint, heavier.fingerprint}) == 3
+    assert [h["loss_d"] for h in history_a] == [h["loss_d"] for h in history_b]
+    with pytest.raises(ValueError, match="needs images of other digits; got none"):
+        train(_tiny_images(), config, seed=5, log=None)
+    with pytest.raises(ValueError, match="negative_data must be >= 0, got -1"):
+        train(_tiny_images(), dataclasses.replace(base, negative_data=-1.0), seed=5, log=None, others=negatives)
+
+
+def test_pretraining_on_other_digits_changes_the_training_deterministically_and_is_checked():
+    base = dataclasses.replace(TrainConfig(), steps=30, batch=8, d_hidden=(16, 8), log_every=10)
+    others = _tiny_images(12, seed=9).transpose(0, 2, 1)
+    plain, _ = train(_tiny_images(), base, seed=5, log=None, others=others)
+    runs = [train(_tiny_images(), dataclasses.replace(base, pretrain_steps=p), seed=5, log=None, others=others)[0]
+            for p in (10, 10, 20)]
+    assert runs[0].fingerprint == runs[1].fingerprint
+    assert len({plain.fingerprint, runs[0].fingerprint, runs[2].fingerprint}) == 3
+    with pytest.raises(ValueError, match="pretrain_steps = 10 needs images of other digits"):
+        train(_tiny_images(), dataclasses.replace(base, pretrain_steps=10), seed=5, log=None)
+    with pytest.raises(ValueError, match=r"pretrain_steps must be in \[0, steps = 30\), got 30"):
+        train(_tiny_images(), dataclasses.replace(base, pretrain_steps=30), seed=5, log=None, others=others)
+    with pytest.raises(ValueError, match="opposite roles"):
+        train(_tiny_images(), dataclasses.replace(base, pretrain_steps=10, negative_data=0.5), seed=5, log=None,
+              others=others)
+
+
 def test_paper_mask_keeps_never_inked_pixels_paper():
     config = dataclasses.replace(TrainConfig(), steps=40, batch=8, d_hidden=(16, 8), paper_mask=True)
     images = _tiny_images()
