@@ -6,6 +6,7 @@ W1 = A_1.T, W2 = A_2.T.
 
 Generator:     a1 = z W1 + b1,  h = relu(a1),  o = h W2 + b2,  x = 1 / (1 + exp(o))
 Discriminator: u = 1 - x (ink),  h1 = lrelu(u V1 + c1),  h2 = lrelu(h1 V2 + c2),  d = h2 v3 + c3
+               (or, with a convolution table, layer 1 is the convolution of u with kernels K1)
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import numpy as np
 from scipy.special import expit
 
 __all__ = ["init_generator", "init_discriminator", "generator_forward", "generator_backward",
-           "discriminator_forward", "dropout_masks", "discriminator_backward", "r1_penalty", "smoothness_penalty",
+           "discriminator_forward", "conv_table", "dropout_masks", "discriminator_backward", "r1_penalty",
+           "smoothness_penalty",
            "total_variation", "mode_seeking",
            "translation_tables", "translate", "translate_backward", "cutout_masks", "cutout", "cutout_backward",
            "affine_table", "warp_tables", "warp", "warp_backward", "params_to_generator", "generator_to_params"]
@@ -41,14 +43,27 @@ def init_generator(rng: np.random.Generator, mean_image_flat: np.ndarray, bias_c
 
 
 def init_discriminator(rng: np.random.Generator, hidden: tuple[int, int], leak: float,
-                       dtype=np.float32, mbstd: bool = False) -> Params:
+                       dtype=np.float32, mbstd: bool = False, conv: np.ndarray | None = None,
+                       channels: int = 0) -> Params:
     """He-initialised layers; with ``mbstd``, also the minibatch-std feature's weights ``ws``
-    (H2,), starting at 0 so that the feature comes in as the discriminator learns to use it."""
+    (H2,), starting at 0 so that the feature comes in as the discriminator learns to use it.
+
+    With a ``conv`` table (``conv_table``, shape (P, k*k)), layer 1 is a convolution with
+    ``channels`` kernels: K1 (k*k, channels) and c1 (channels,), and H1 = P * channels
+    (``hidden[0]`` is not used).
+    """
     gain = np.sqrt(2.0 / (1.0 + leak**2))
     h1, h2 = hidden
+    if conv is None:
+        first = {"V1": (rng.standard_normal((784, h1)) * gain / np.sqrt(784)).astype(dtype),
+                 "c1": np.zeros(h1, dtype)}
+    else:
+        positions, taps = conv.shape
+        h1 = positions * channels
+        first = {"K1": (rng.standard_normal((taps, channels)) * gain / np.sqrt(taps)).astype(dtype),
+                 "c1": np.zeros(channels, dtype)}
     p = {
-        "V1": (rng.standard_normal((784, h1)) * gain / np.sqrt(784)).astype(dtype),
-        "c1": np.zeros(h1, dtype),
+        **first,
         "V2": (rng.standard_normal((h1, h2)) * gain / np.sqrt(h1)).astype(dtype),
         "c2": np.zeros(h2, dtype),
         "v3": (rng.standard_normal(h2) / np.sqrt(h2)).astype(dtype),
@@ -95,16 +110,80 @@ class MinibatchStd:
 
 @dataclass
 class DiscriminatorCache:
-    u: np.ndarray
+    u: np.ndarray    # ink (B, 784); with a convolution, its patches (B, P, k*k)
     s1: np.ndarray   # leaky-ReLU slopes of layer 1, (B, H1)
     h1: np.ndarray
     s2: np.ndarray
     h2: np.ndarray
     mbstd: MinibatchStd | None = None
+    conv: np.ndarray | None = None  # the convolution table, (P, k*k)
+
+
+def conv_table(kernel: int, stride: int) -> np.ndarray:
+    """Patch gather indices of a ``kernel`` x ``kernel`` convolution with ``stride`` over the
+    28 x 28 image, padded by ``(kernel - stride) // 2`` pixels of paper on each side.
+
+    Returns ndarray, shape (P, kernel * kernel), int64, P = side^2 with side =
+    (28 + 2 pad - kernel) // stride + 1: row p lists the column-major pixels of output position p's
+    patch (rows within columns), with 784 standing for the paper outside the image.
+    """
+    if kernel < 1 or stride < 1 or kernel > 28:
+        raise ValueError(f"convolution needs 1 <= kernel <= 28 and stride >= 1, found kernel {kernel}, "
+                         f"stride {stride}")
+    pad = max(kernel - stride, 0) // 2
+    side = (28 + 2 * pad - kernel) // stride + 1
+    start = np.arange(side) * stride - pad
+    dr, dc = np.meshgrid(np.arange(kernel), np.arange(kernel), indexing="xy")  # rows vary fastest
+    dr, dc = dr.ravel(), dc.ravel()
+    top, left = np.meshgrid(start, start, indexing="xy")
+    r = top.ravel()[:, None] + dr[None, :]
+    c = left.ravel()[:, None] + dc[None, :]
+    inside = (r >= 0) & (r < 28) & (c >= 0) & (c < 28)
+    return np.where(inside, c * 28 + r, 784).astype(np.int64)
+
+
+def _patches(u: np.ndarray, conv: np.ndarray) -> np.ndarray:
+    """u (B, 784) -> (B, P, k*k), 0 (no ink) outside the image."""
+    padded = np.concatenate([u, np.zeros((len(u), 1), u.dtype)], axis=1)
+    return padded[:, conv]
+
+
+def _layer1(p: Params, u: np.ndarray, conv: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Layer 1 without its bias: u (B, 784) -> (B, H1), and what its weight gradient needs."""
+    if conv is None:
+        return u @ p["V1"], u
+    patches = _patches(u, conv)
+    return (patches @ p["K1"]).reshape(len(u), -1), patches
+
+
+def _layer1_transpose(p: Params, y: np.ndarray, conv: np.ndarray | None) -> np.ndarray:
+    """The adjoint of layer 1: y (B, H1) -> (B, 784)."""
+    if conv is None:
+        return y @ p["V1"].T
+    b, positions = len(y), conv.shape[0]
+    dpatches = y.reshape(b, positions, -1) @ p["K1"].T               # (B, P, k*k)
+    flat = (conv[None, :, :] + 785 * np.arange(b)[:, None, None]).ravel()
+    out = np.bincount(flat, weights=dpatches.ravel(), minlength=785 * b)
+    return out.reshape(b, 785)[:, :784].astype(y.dtype, copy=False)
+
+
+def _layer1_grads(inputs: np.ndarray, y: np.ndarray, conv: np.ndarray | None) -> Params:
+    """Gradients of sum(y * layer1(u)) for the weights, given ``inputs`` from ``_layer1``."""
+    if conv is None:
+        return {"V1": inputs.T @ y}
+    taps = conv.shape[1]
+    return {"K1": inputs.reshape(-1, taps).T @ y.reshape(inputs.shape[0] * conv.shape[0], -1)}
+
+
+def _bias1_grad(da1: np.ndarray, conv: np.ndarray | None) -> np.ndarray:
+    if conv is None:
+        return da1.sum(0)
+    return da1.reshape(len(da1) * conv.shape[0], -1).sum(0)
 
 
 def discriminator_forward(p: Params, x: np.ndarray, leak: float, dropout: tuple[np.ndarray, np.ndarray] | None = None,
-                          mbstd_group: int = 0) -> tuple[np.ndarray, DiscriminatorCache]:
+                          mbstd_group: int = 0,
+                          conv: np.ndarray | None = None) -> tuple[np.ndarray, DiscriminatorCache]:
     """x (B, 784), 1 = paper -> logits (B,), high = real.
 
     dropout : optional (B, H1) and (B, H2) multipliers of the hidden units (``dropout_masks``). They
@@ -114,9 +193,15 @@ def discriminator_forward(p: Params, x: np.ndarray, leak: float, dropout: tuple[
         each layer-1 feature over the group, averaged over features, enters layer 2 as one more
         input with weights ``p["ws"]`` (H2,). A generator that draws too alike a batch shows a low
         value, which the discriminator can learn to tell from real batches.
+    conv : optional ``conv_table``: layer 1 is then a convolution with kernels ``p["K1"]`` (k*k, C)
+        and per-channel biases ``p["c1"]`` (C,); its (B, P, C) output is flattened to H1 = P * C.
     """
     u = 1.0 - x
-    a1 = u @ p["V1"] + p["c1"]
+    a1, inputs = _layer1(p, u, conv)
+    if conv is None:
+        a1 += p["c1"]
+    else:
+        a1 = (a1.reshape(len(u), conv.shape[0], -1) + p["c1"]).reshape(len(u), -1)
     s1 = np.where(a1 > 0, 1.0, leak).astype(x.dtype)
     if dropout is not None:
         s1 *= dropout[0]
@@ -137,7 +222,7 @@ def discriminator_forward(p: Params, x: np.ndarray, leak: float, dropout: tuple[
     if dropout is not None:
         s2 *= dropout[1]
     h2 = a2 * s2
-    return h2 @ p["v3"] + p["c3"][0], DiscriminatorCache(u, s1, h1, s2, h2, mbstd)
+    return h2 @ p["v3"] + p["c3"][0], DiscriminatorCache(inputs, s1, h1, s2, h2, mbstd, conv)
 
 
 def dropout_masks(rng: np.random.Generator, batch: int, hidden: tuple[int, int], rate: float,
@@ -163,10 +248,11 @@ def discriminator_backward(p: Params, cache: DiscriminatorCache, dout: np.ndarra
         scale = dfeature[:, None] / (m.group * h * m.std)
         dh1 += m.centred * np.repeat(scale, m.group, axis=0)
     da1 = dh1 * cache.s1
-    dx = -(da1 @ p["V1"].T)
+    dx = -_layer1_transpose(p, da1, cache.conv)
     if not need_params:
         return None, dx
-    grads = {"V1": cache.u.T @ da1, "c1": da1.sum(0), "V2": cache.h1.T @ da2, "c2": da2.sum(0),
+    grads = {**_layer1_grads(cache.u, da1, cache.conv), "c1": _bias1_grad(da1, cache.conv),
+             "V2": cache.h1.T @ da2, "c2": da2.sum(0),
              "v3": cache.h2.T @ dout, "c3": np.array([dout.sum()], dtype=dout.dtype)}
     if m is not None:
         grads["ws"] = m.feature @ da2
@@ -185,14 +271,15 @@ def r1_penalty(p: Params, cache: DiscriminatorCache, gamma: float) -> tuple[floa
     n = cache.u.shape[0]
     q2 = cache.s2 * p["v3"]            # (B, H2)
     q1 = cache.s1 * (q2 @ p["V2"].T)   # (B, H1)
-    g = q1 @ p["V1"].T                 # (B, 784)
+    g = _layer1_transpose(p, q1, cache.conv)  # (B, 784)
     value = 0.5 * gamma * float(np.sum(g * g)) / n
     dg = (gamma / n) * g
-    dq1 = dg @ p["V1"]
+    dq1, dg_inputs = _layer1(p, dg, cache.conv)
     dp1 = dq1 * cache.s1
     dq2 = dp1 @ p["V2"]
     zeros = {k: np.zeros_like(p[k]) for k in ("c1", "c2", "c3", "ws") if k in p}
-    return value, {"V1": dg.T @ q1, "V2": dp1.T @ q2, "v3": np.sum(dq2 * cache.s2, axis=0), **zeros}
+    return value, {**_layer1_grads(dg_inputs, q1, cache.conv), "V2": dp1.T @ q2,
+                   "v3": np.sum(dq2 * cache.s2, axis=0), **zeros}
 
 
 def smoothness_penalty(W2: np.ndarray, weight: float) -> tuple[float, np.ndarray]:

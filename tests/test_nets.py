@@ -187,6 +187,70 @@ def test_minibatch_std_feature_by_hand(with_mbstd):
         nets.discriminator_forward(d, x, LEAK, mbstd_group=3)
 
 
+@pytest.fixture
+def with_conv():
+    rng = np.random.default_rng(4)
+    conv = nets.conv_table(5, 3)  # padding 1, a 9 x 9 grid of positions
+    d = nets.init_discriminator(rng, (None, 8), LEAK, dtype=np.float64, mbstd=True, conv=conv, channels=3)
+    d["c1"] = rng.standard_normal(3) * 0.1
+    d["c2"] = rng.standard_normal(8) * 0.1
+    d["ws"] = rng.standard_normal(8)
+    x = rng.uniform(0.05, 0.95, (8, 784))
+    return d, x, conv
+
+
+def test_conv_table_by_hand():
+    table = nets.conv_table(3, 1)  # padding 1: one position per pixel
+    assert table.shape == (784, 9)
+    # position 0 is pixel (0, 0); its patch lists rows -1..1 of column -1, then column 0, then column 1
+    np.testing.assert_array_equal(table[0], [784, 784, 784, 784, 0, 1, 784, 28, 29])
+    # the position of pixel (5, 7) (column-major 7 * 28 + 5) is centred on it
+    np.testing.assert_array_equal(table[7 * 28 + 5], [6 * 28 + 4, 6 * 28 + 5, 6 * 28 + 6, 7 * 28 + 4, 7 * 28 + 5,
+                                                      7 * 28 + 6, 8 * 28 + 4, 8 * 28 + 5, 8 * 28 + 6])
+    assert nets.conv_table(4, 2).shape == (196, 16) and nets.conv_table(5, 3).shape == (81, 25)
+    with pytest.raises(ValueError, match="found kernel 0, stride 2"):
+        nets.conv_table(0, 2)
+
+
+def test_conv_layer_is_a_convolution(with_conv):
+    """Against scipy's 2-D correlation of each upright, paper-padded image with each kernel."""
+    from scipy.signal import correlate2d
+
+    d, x, conv = with_conv
+    _, cache = nets.discriminator_forward(d, x, LEAK, conv=conv)
+    a1 = cache.h1 / cache.s1  # undo the leaky ReLU (no dropout here)
+    for b in (0, 5):
+        ink = np.pad(1.0 - x[b].reshape(28, 28, order="F"), 1)  # upright, 1 pixel of paper around
+        for ch in range(3):
+            kernel = d["K1"][:, ch].reshape(5, 5).T                # [row offset, column offset]
+            expected = correlate2d(ink, kernel, mode="valid")[::3, ::3] + d["c1"][ch]
+            got = a1[b].reshape(81, 3)[:, ch].reshape(9, 9, order="F")
+            np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["K1", "c1", "V2", "c2", "ws", "v3", "x"])
+def test_gradients_through_the_conv_layer(with_conv, name):
+    """Loss, input gradient and R1 through a convolution, minibatch std and dropout together."""
+    d, x, conv = with_conv
+    masks = nets.dropout_masks(np.random.default_rng(3), len(x), (243, 8), 0.3, dtype=np.float64)
+    coef = np.arange(1.0, 9.0)
+
+    def forward():
+        return nets.discriminator_forward(d, x, LEAK, masks, mbstd_group=4, conv=conv)
+
+    loss = lambda: float(np.logaddexp(0, forward()[0]) @ coef)  # noqa: E731
+    out, cache = forward()
+    grads, dx = nets.discriminator_backward(d, cache, coef / (1 + np.exp(-out)))
+    array = x if name == "x" else d[name]
+    picks, numeric = _numeric_grad(loss, array, samples=40)
+    np.testing.assert_allclose((dx if name == "x" else grads[name]).reshape(-1)[picks], numeric,
+                               rtol=1e-5, atol=1e-8)
+    if name in ("K1", "V2", "v3"):
+        _, r1_grads = nets.r1_penalty(d, cache, 0.7)
+        picks, numeric = _numeric_grad(lambda: nets.r1_penalty(d, forward()[1], 0.7)[0], array, eps=1e-5)
+        np.testing.assert_allclose(r1_grads[name].reshape(-1)[picks], numeric, rtol=1e-4, atol=1e-8)
+
+
 def test_translation_shifts_and_fills_with_paper():
     tables = nets.translation_tables(1)
     image = np.ones((28, 28))

@@ -36,7 +36,8 @@ def test_dry_run_writes_loadable_weights(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("options", [{}, {"cutout": 8, "cutout_p": 0.5, "cutout_fade": True,
-                                                "instance_noise": 0.1, "d_dropout": 0.3, "mbstd_group": 4}])
+                                                "instance_noise": 0.1, "d_dropout": 0.3, "mbstd_group": 4,
+                                                "d_conv": (5, 3, 4)}])
 def test_training_is_deterministic_for_a_seed(options):
     config = dataclasses.replace(TrainConfig(), steps=30, batch=8, d_hidden=(16, 8), log_every=10, **options)
     a, history_a = train(_tiny_images(), config, seed=5, log=None)
@@ -46,12 +47,12 @@ def test_training_is_deterministic_for_a_seed(options):
     assert history_a == [dict(h, seconds=h2["seconds"]) for h, h2 in zip(history_b, history_a, strict=True)]
 
 
-def test_cutout_its_fade_instance_noise_and_mode_seeking_change_the_training():
+def test_every_training_option_changes_the_training():
     base = dataclasses.replace(TrainConfig(), steps=30, batch=8, d_hidden=(16, 8))
     options = ({}, {"cutout": 8}, {"cutout": 8, "cutout_fade": True}, {"instance_noise": 0.1},
                {"mode_seeking": 0.1}, {"mode_seeking": 0.1, "mode_seeking_distance": "rms"},
                {"mode_seeking": 0.1, "mode_seeking_distance": "rms", "mode_seeking_fade": True},
-               {"d_dropout": 0.3}, {"mbstd_group": 4})
+               {"d_dropout": 0.3}, {"mbstd_group": 4}, {"d_conv": (5, 3, 4)}, {"d_conv": (4, 2, 4)})
     runs = [train(_tiny_images(), dataclasses.replace(base, **o), seed=5, log=None)[0].fingerprint for o in options]
     assert len(set(runs)) == len(options)
 
