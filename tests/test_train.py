@@ -35,7 +35,7 @@ def test_dry_run_writes_loadable_weights(tmp_path, monkeypatch, capsys):
     assert g.metadata["seed"] == "3" and g.metadata["source"] == "gan8.train"
 
 
-@pytest.mark.parametrize("options", [{}, {"cutout": 8, "cutout_p": 0.5, "cutout_fade": True,
+@pytest.mark.parametrize("options", [{}, {"d_conv": None}, {"cutout": 8, "cutout_p": 0.5, "cutout_fade": True,
                                                 "instance_noise": 0.1, "d_dropout": 0.3, "mbstd_group": 4,
                                                 "d_conv": (5, 3, 4)}])
 def test_training_is_deterministic_for_a_seed(options):
@@ -52,7 +52,8 @@ def test_every_training_option_changes_the_training():
     options = ({}, {"cutout": 8}, {"cutout": 8, "cutout_fade": True}, {"instance_noise": 0.1},
                {"mode_seeking": 0.1}, {"mode_seeking": 0.1, "mode_seeking_distance": "rms"},
                {"mode_seeking": 0.1, "mode_seeking_distance": "rms", "mode_seeking_fade": True},
-               {"d_dropout": 0.3}, {"mbstd_group": 4}, {"d_conv": (5, 3, 4)}, {"d_conv": (4, 2, 4)})
+               {"d_dropout": 0.3}, {"mbstd_group": 4}, {"d_conv": (5, 3, 4)}, {"d_conv": (4, 2, 4)},
+               {"d_conv": None})
     runs = [train(_tiny_images(), dataclasses.replace(base, **o), seed=5, log=None)[0].fingerprint for o in options]
     assert len(set(runs)) == len(options)
 
