@@ -264,9 +264,11 @@ def r1_penalty(p: Params, cache: DiscriminatorCache, gamma: float) -> tuple[floa
 
     With the slopes s1, s2 fixed (they are piecewise constant in the parameters), the input
     gradient is g = V1 (s1 * (V2 (s2 * v3))): multilinear, so its gradient is closed form and no
-    second-order differentiation is needed. With a minibatch-std feature, g is the gradient along
-    each sample's own path, the feature held fixed (it couples the samples of a group, and its
-    input gradient is not multilinear); the feature's weights ``ws`` get no gradient from R1.
+    second-order differentiation is needed. A convolutional layer 1 is linear in the ink and in its
+    kernels too, so the same holds with V1 read as the convolution's adjoint. With a minibatch-std
+    feature, g is the gradient along each sample's own path, the feature held fixed (it couples the
+    samples of a group, and its input gradient is not multilinear); the feature's weights ``ws``
+    get no gradient from R1.
     """
     n = cache.u.shape[0]
     q2 = cache.s2 * p["v3"]            # (B, H2)

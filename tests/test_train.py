@@ -93,6 +93,13 @@ def test_pretraining_on_other_digits_changes_the_training_deterministically_and_
               others=others)
 
 
+@pytest.mark.parametrize("d_conv", [(5, 3), (5, 3, 0), (0, 3, 4)])
+def test_a_malformed_convolution_is_refused(d_conv):
+    config = dataclasses.replace(TrainConfig(), steps=5, batch=8, d_conv=d_conv)
+    with pytest.raises(ValueError, match=r"d_conv must be \(kernel, stride, channels\), each >= 1, or None; got"):
+        train(_tiny_images(), config, seed=0, log=None)
+
+
 def test_paper_mask_keeps_never_inked_pixels_paper():
     config = dataclasses.replace(TrainConfig(), steps=40, batch=8, d_hidden=(16, 8), paper_mask=True)
     images = _tiny_images()
