@@ -162,9 +162,16 @@ def _layer1_transpose(p: Params, y: np.ndarray, conv: np.ndarray | None) -> np.n
         return y @ p["V1"].T
     b, positions = len(y), conv.shape[0]
     dpatches = y.reshape(b, positions, -1) @ p["K1"].T               # (B, P, k*k)
-    flat = (conv[None, :, :] + 785 * np.arange(b)[:, None, None]).ravel()
-    out = np.bincount(flat, weights=dpatches.ravel(), minlength=785 * b)
-    return out.reshape(b, 785)[:, :784].astype(y.dtype, copy=False)
+    return _scatter_to_pixels(conv[None], dpatches)
+
+
+def _scatter_to_pixels(index: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sum ``values`` (B, m, k) into images (B, 784) at pixel ``index`` (B or 1, m, k); index 784
+    stands for the paper outside the image and is dropped."""
+    b = len(values)
+    flat = (index + 785 * np.arange(b)[:, None, None]).ravel()
+    out = np.bincount(flat, weights=values.ravel(), minlength=785 * b)
+    return out.reshape(b, 785)[:, :784].astype(values.dtype, copy=False)
 
 
 def _layer1_grads(inputs: np.ndarray, y: np.ndarray, conv: np.ndarray | None) -> Params:
@@ -461,10 +468,7 @@ def warp(x: np.ndarray, index: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 def warp_backward(dout: np.ndarray, index: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Gradient of ``warp`` with respect to x (its adjoint; the paper column has no gradient)."""
-    b = dout.shape[0]
-    flat = (index + 785 * np.arange(b)[:, None, None]).ravel()
-    dx = np.bincount(flat, weights=(dout[:, :, None] * weight).ravel(), minlength=785 * b)
-    return dx.reshape(b, 785)[:, :784].astype(dout.dtype, copy=False)
+    return _scatter_to_pixels(index, dout[:, :, None] * weight)
 
 
 def params_to_generator(p: Params, **metadata: str):
