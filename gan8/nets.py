@@ -182,10 +182,14 @@ def _layer1_grads(inputs: np.ndarray, y: np.ndarray, conv: np.ndarray | None) ->
     return {"K1": inputs.reshape(-1, taps).T @ y.reshape(inputs.shape[0] * conv.shape[0], -1)}
 
 
-def _bias1_grad(da1: np.ndarray, conv: np.ndarray | None) -> np.ndarray:
-    if conv is None:
-        return da1.sum(0)
-    return da1.reshape(len(da1) * conv.shape[0], -1).sum(0)
+def _add_bias1(a1: np.ndarray, c1: np.ndarray) -> np.ndarray:
+    """a1 (B, H1) + the layer-1 biases c1 (C,), one per unit (C = H1) or per channel (H1 = P * C)."""
+    return (a1.reshape(len(a1), -1, len(c1)) + c1).reshape(len(a1), -1)
+
+
+def _bias1_grad(da1: np.ndarray, c1: np.ndarray) -> np.ndarray:
+    """The gradient of ``_add_bias1`` for c1, given dL/da1 (B, H1)."""
+    return da1.reshape(-1, len(c1)).sum(0)
 
 
 def discriminator_forward(p: Params, x: np.ndarray, leak: float, dropout: tuple[np.ndarray, np.ndarray] | None = None,
@@ -205,10 +209,7 @@ def discriminator_forward(p: Params, x: np.ndarray, leak: float, dropout: tuple[
     """
     u = 1.0 - x
     a1, inputs = _layer1(p, u, conv)
-    if conv is None:
-        a1 += p["c1"]
-    else:
-        a1 = (a1.reshape(len(u), conv.shape[0], -1) + p["c1"]).reshape(len(u), -1)
+    a1 = _add_bias1(a1, p["c1"])
     s1 = np.where(a1 > 0, 1.0, leak).astype(x.dtype)
     if dropout is not None:
         s1 *= dropout[0]
@@ -258,7 +259,7 @@ def discriminator_backward(p: Params, cache: DiscriminatorCache, dout: np.ndarra
     dx = -_layer1_transpose(p, da1, cache.conv)
     if not need_params:
         return None, dx
-    grads = {**_layer1_grads(cache.u, da1, cache.conv), "c1": _bias1_grad(da1, cache.conv),
+    grads = {**_layer1_grads(cache.u, da1, cache.conv), "c1": _bias1_grad(da1, p["c1"]),
              "V2": cache.h1.T @ da2, "c2": da2.sum(0),
              "v3": cache.h2.T @ dout, "c3": np.array([dout.sum()], dtype=dout.dtype)}
     if m is not None:
