@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 from scipy.special import expit
 
 __all__ = ["init_generator", "init_discriminator", "generator_forward", "generator_backward",
@@ -21,7 +22,8 @@ __all__ = ["init_generator", "init_discriminator", "generator_forward", "generat
            "smoothness_penalty",
            "total_variation", "mode_seeking",
            "translation_tables", "translate", "translate_backward", "cutout_masks", "cutout", "cutout_backward",
-           "affine_table", "warp_tables", "warp", "warp_backward", "params_to_generator", "generator_to_params"]
+           "affine_table", "elastic_displacement", "warp_tables", "warp", "warp_backward",
+           "params_to_generator", "generator_to_params"]
 
 Params = dict[str, np.ndarray]
 
@@ -420,10 +422,11 @@ def cutout_backward(dout: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return dout * keep
 
 
-def affine_table(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def affine_table(matrix: np.ndarray, displacement: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Bilinear resampling table of an affine map about the image centre (13.5, 13.5).
 
-    Output pixel (r, c) takes the input at ``matrix @ (r - 13.5, c - 13.5) + 13.5``. Returns
+    Output pixel (r, c) takes the input at ``matrix @ (r - 13.5, c - 13.5) + 13.5``, plus
+    ``displacement`` (2, 784) (rows, then columns; column-major pixels) if given. Returns
     ``index`` (784, 4) int64 and ``weight`` (784, 4) float32: output pixel k (column-major) is the
     weighted sum of the 4 source pixels ``index[k]``, where index 784 stands for paper outside
     the image.
@@ -431,6 +434,8 @@ def affine_table(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rows, cols = np.meshgrid(np.arange(28.0), np.arange(28.0), indexing="ij")
     out = np.stack([rows.ravel(order="F"), cols.ravel(order="F")]) - 13.5  # (2, 784), column-major
     src = np.asarray(matrix, dtype=np.float64) @ out + 13.5
+    if displacement is not None:
+        src = src + displacement
     base = np.floor(src)
     frac = src - base
     index = np.empty((784, 4), np.int64)
@@ -443,20 +448,35 @@ def affine_table(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return index, weight
 
 
-def warp_tables(rng: np.random.Generator, count: int, rotate: float, scale: float, shear: float) -> tuple[
-        np.ndarray, np.ndarray]:
+def elastic_displacement(rng: np.random.Generator, rms: float, sigma: float) -> np.ndarray:
+    """A random smooth displacement field (Simard et al. 2003): uniform noise in [-1, 1] per pixel
+    and direction, Gaussian-smoothed with ``sigma`` pixels, scaled so that the root-mean-square
+    displacement is ``rms`` pixels.
+
+    Returns ndarray, shape (2, 784): row and column displacements of the column-major pixels.
+    """
+    field = np.stack([ndimage.gaussian_filter(rng.uniform(-1.0, 1.0, (28, 28)), sigma) for _ in range(2)])
+    field *= rms / np.sqrt(np.mean(np.sum(field**2, axis=0)))
+    return field.reshape(2, 784, order="F")
+
+
+def warp_tables(rng: np.random.Generator, count: int, rotate: float, scale: float, shear: float,
+                elastic: float = 0.0, elastic_sigma: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
     """``affine_table`` of ``count`` random small warps, stacked: (count, 784, 4) each; table 0
     is the identity.
 
     Rotation (degrees), scale and shear are drawn uniformly from [-rotate, rotate],
-    [1 - scale, 1 + scale] and [-shear, shear].
+    [1 - scale, 1 + scale] and [-shear, shear]. With ``elastic`` > 0, each warp also moves the
+    pixels by an ``elastic_displacement`` of that many pixels RMS, smoothed over ``elastic_sigma``.
     """
     tables = [affine_table(np.eye(2))]
     for _ in range(count - 1):
         angle = np.deg2rad(rng.uniform(-rotate, rotate))
         rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
         shearing = np.array([[1.0, rng.uniform(-shear, shear)], [0.0, 1.0]])
-        tables.append(affine_table(rotation @ shearing / rng.uniform(1.0 - scale, 1.0 + scale)))
+        matrix = rotation @ shearing / rng.uniform(1.0 - scale, 1.0 + scale)
+        displacement = elastic_displacement(rng, elastic, elastic_sigma) if elastic else None
+        tables.append(affine_table(matrix, displacement))
     return np.stack([t[0] for t in tables]), np.stack([t[1] for t in tables])
 
 

@@ -54,6 +54,12 @@ class TrainConfig:
     warp_rotate: float = 10.0       # warp range: rotation in degrees, ...
     warp_scale: float = 0.1         # ... relative scale, ...
     warp_shear: float = 0.1         # ... and shear
+    warp_elastic: float = 0.0       # each warp also moves pixels by a smooth random field of this RMS (pixels)
+    real_elastic: float = 0.0       # classic augmentation of the training set itself (not of fake images): a
+                                    # share real_elastic_p of real images gets a smooth random displacement
+                                    # of this RMS (pixels), so the generator learns the distorted eights too
+    real_elastic_p: float = 0.5
+    elastic_sigma: float = 4.0      # smoothing (pixels) of both displacement fields
     cutout: int = 0                 # DiffAugment cutout: side of a paper square put on real and fake images
     cutout_p: float = 1.0           # share of images that get one
     cutout_fade: bool = False       # that share falls linearly to 0 over the run
@@ -110,6 +116,11 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
     """
     if config.d_conv is not None and (len(config.d_conv) != 3 or min(config.d_conv) < 1):
         raise ValueError(f"d_conv must be (kernel, stride, channels), each >= 1, or None; got {config.d_conv}")
+    if min(config.warp_elastic, config.real_elastic) < 0 or config.elastic_sigma <= 0:
+        raise ValueError(f"elastic distortions need RMS >= 0 and sigma > 0 pixels, got warp_elastic "
+                         f"{config.warp_elastic}, real_elastic {config.real_elastic}, sigma {config.elastic_sigma}")
+    if not 0 <= config.real_elastic_p <= 1:
+        raise ValueError(f"real_elastic_p is a share of images, in [0, 1]; got {config.real_elastic_p}")
     if config.negative_data < 0:
         raise ValueError(f"negative_data must be >= 0, got {config.negative_data}")
     if not 0 <= config.pretrain_steps < config.steps:
@@ -139,7 +150,10 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
     opt_d = Adam(d, config.lr_d, config.beta1, config.beta2)
     tables = nets.translation_tables(config.translate)
     if config.warp_p:
-        warp_index, warp_weight = nets.warp_tables(rng, 256, config.warp_rotate, config.warp_scale, config.warp_shear)
+        warp_index, warp_weight = nets.warp_tables(rng, 256, config.warp_rotate, config.warp_scale, config.warp_shear,
+                                                   config.warp_elastic, config.elastic_sigma)
+    if config.real_elastic:
+        real_index, real_weight = nets.warp_tables(rng, 256, 0.0, 0.0, 0.0, config.real_elastic, config.elastic_sigma)
     if config.cutout:
         keep_masks = nets.cutout_masks(config.cutout)
     history, start, B = [], time.perf_counter(), config.batch
@@ -184,7 +198,12 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
             opt_g.lr, opt_d.lr = config.lr_g * fraction, config.lr_d * fraction
         # Discriminator: softplus(-D(real)) + softplus(D(fake)) + R1 on real.
         pool = every_digit if step <= config.pretrain_steps else real
-        x_real, _ = augment(pool[rng.integers(len(pool), size=B)])
+        x_real = pool[rng.integers(len(pool), size=B)]
+        if config.real_elastic:
+            rows = np.flatnonzero(rng.random(B) < config.real_elastic_p)
+            pick = rng.integers(1, len(real_index), size=len(rows))
+            x_real[rows] = nets.warp(x_real[rows], real_index[pick], real_weight[pick])
+        x_real, _ = augment(x_real)
         x_fake, _ = nets.generator_forward(g, rng.standard_normal((B, 10)).astype(np.float32))
         x_fake, _ = augment(x_fake)
         out_real, cache_real = nets.discriminator_forward(d, x_real, config.leak, dropout(), config.mbstd_group, conv)

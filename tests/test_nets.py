@@ -395,6 +395,52 @@ def test_affine_table_geometry(matrix, expected):
             assert moved[r, c] == pytest.approx(by_hand, abs=1e-6)
 
 
+def test_elastic_displacement_has_the_asked_size_and_is_smooth():
+    field = nets.elastic_displacement(np.random.default_rng(0), rms=1.5, sigma=4.0)
+    assert field.shape == (2, 784)
+    assert np.sqrt(np.mean(np.sum(field**2, axis=0))) == pytest.approx(1.5)
+    rows = field.reshape(2, 28, 28, order="F")           # neighbours move nearly together
+    assert np.abs(np.diff(rows, axis=1)).mean() < 0.2 * 1.5 and np.abs(np.diff(rows, axis=2)).mean() < 0.2 * 1.5
+    rough = nets.elastic_displacement(np.random.default_rng(0), rms=1.5, sigma=0.5).reshape(2, 28, 28, order="F")
+    assert np.abs(np.diff(rough, axis=1)).mean() > 3 * np.abs(np.diff(rows, axis=1)).mean()
+    again = nets.elastic_displacement(np.random.default_rng(0), rms=1.5, sigma=4.0)
+    np.testing.assert_array_equal(field, again)
+
+
+def test_a_constant_displacement_is_a_shift_by_hand():
+    image = np.ones((28, 28))
+    image[4:20, 6] = 0.0
+    image[19, 6:14] = 0.0
+    down = np.zeros((2, 784))
+    down[0] = 1.0                                       # every output pixel reads the one below it
+    index, weight = nets.affine_table(np.eye(2), down)
+    moved = nets.warp(image.ravel(order="F")[None], index[None], weight[None])[0].reshape(28, 28, order="F")
+    expected = np.ones((28, 28))
+    expected[:27] = image[1:]                           # the bottom row reads paper from outside the image
+    np.testing.assert_allclose(moved, expected, atol=1e-6)
+    half = np.zeros((2, 784))
+    half[1] = 0.5                                       # half a pixel to the right: the mean of two columns
+    index, weight = nets.affine_table(np.eye(2), half)
+    moved = nets.warp(image.ravel(order="F")[None], index[None], weight[None])[0].reshape(28, 28, order="F")
+    assert moved[10, 5] == pytest.approx(0.5) and moved[10, 6] == pytest.approx(0.5)
+    assert moved[10, 7] == pytest.approx(1.0)
+
+
+def test_elastic_warp_tables_add_to_the_affine_ones():
+    affine = nets.warp_tables(np.random.default_rng(3), 4, rotate=10, scale=0.1, shear=0.1)
+    again = nets.warp_tables(np.random.default_rng(3), 4, rotate=10, scale=0.1, shear=0.1, elastic=0.0)
+    elastic = nets.warp_tables(np.random.default_rng(3), 4, rotate=10, scale=0.1, shear=0.1, elastic=1.0)
+    np.testing.assert_array_equal(affine[0], again[0])   # elastic 0 draws nothing extra
+    np.testing.assert_array_equal(elastic[0][0], affine[0][0])   # table 0 is still the identity
+    assert not np.array_equal(elastic[0][1:], affine[0][1:])
+    np.testing.assert_allclose(elastic[1].sum(axis=2), 1.0, atol=1e-6)
+    rng = np.random.default_rng(4)
+    x, g = rng.standard_normal((2, 3, 784))
+    index, weight = elastic[0][1:], elastic[1][1:]
+    linear = nets.warp(x, index, weight) - nets.warp(np.zeros_like(x), index, weight)
+    assert np.sum(linear * g) == pytest.approx(np.sum(x * nets.warp_backward(g, index, weight)))
+
+
 def test_warp_gradient_is_the_adjoint():
     rng = np.random.default_rng(2)
     index, weight = nets.warp_tables(rng, 4, rotate=15, scale=0.15, shear=0.2)

@@ -53,7 +53,8 @@ def test_every_training_option_changes_the_training():
                {"mode_seeking": 0.1}, {"mode_seeking": 0.1, "mode_seeking_distance": "rms"},
                {"mode_seeking": 0.1, "mode_seeking_distance": "rms", "mode_seeking_fade": True},
                {"d_dropout": 0.3}, {"mbstd_group": 4}, {"d_conv": (5, 3, 4)}, {"d_conv": (4, 2, 4)},
-               {"d_conv": None})
+               {"d_conv": None}, {"warp_elastic": 1.0}, {"real_elastic": 1.0},
+               {"real_elastic": 1.0, "real_elastic_p": 1.0}, {"warp_elastic": 1.0, "elastic_sigma": 2.0})
     runs = [train(_tiny_images(), dataclasses.replace(base, **o), seed=5, log=None)[0].fingerprint for o in options]
     assert len(set(runs)) == len(options)
 
@@ -91,6 +92,29 @@ def test_pretraining_on_other_digits_changes_the_training_deterministically_and_
     with pytest.raises(ValueError, match="opposite roles"):
         train(_tiny_images(), dataclasses.replace(base, pretrain_steps=10, negative_data=0.5), seed=5, log=None,
               others=others)
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    ({"warp_elastic": -1.0}, r"elastic distortions need RMS >= 0 and sigma > 0 pixels, got warp_elastic -1.0"),
+    ({"real_elastic": -0.5}, r"got warp_elastic 0.0, real_elastic -0.5, sigma 4.0"),
+    ({"warp_elastic": 1.0, "elastic_sigma": 0.0}, r"real_elastic 0.0, sigma 0.0"),
+    ({"real_elastic": 1.0, "real_elastic_p": 1.5}, r"real_elastic_p is a share of images, in \[0, 1\]; got 1.5"),
+])
+def test_bad_elastic_options_are_refused(option, message):
+    config = dataclasses.replace(TrainConfig(), steps=5, batch=8, **option)
+    with pytest.raises(ValueError, match=message):
+        train(_tiny_images(), config, seed=0, log=None)
+
+
+def test_elastic_options_at_zero_leave_the_run_unchanged_and_are_deterministic():
+    base = dataclasses.replace(TrainConfig(), steps=30, batch=8, d_hidden=(16, 8), log_every=10)
+    plain, _ = train(_tiny_images(), base, seed=5, log=None)
+    zero, _ = train(_tiny_images(), dataclasses.replace(base, real_elastic_p=0.9, elastic_sigma=2.0), seed=5,
+                    log=None)
+    assert zero.fingerprint == plain.fingerprint          # no distortion: no extra random draws either
+    config = dataclasses.replace(base, warp_elastic=1.0, real_elastic=1.0)
+    a, b = (train(_tiny_images(), config, seed=5, log=None)[0] for _ in range(2))
+    assert a.fingerprint == b.fingerprint != plain.fingerprint
 
 
 @pytest.mark.parametrize("d_conv", [(5, 3), (5, 3, 0), (0, 3, 4)])
