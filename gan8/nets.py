@@ -19,7 +19,7 @@ from scipy.special import expit
 
 __all__ = ["init_generator", "init_discriminator", "generator_forward", "generator_backward",
            "discriminator_forward", "conv_table", "dropout_masks", "discriminator_backward", "r1_penalty",
-           "smoothness_penalty",
+           "lecam_penalty", "smoothness_penalty",
            "total_variation", "mode_seeking",
            "translation_tables", "translate", "translate_backward", "cutout_masks", "cutout", "cutout_backward",
            "affine_table", "elastic_displacement", "warp_tables", "warp", "warp_backward",
@@ -292,6 +292,19 @@ def r1_penalty(p: Params, cache: DiscriminatorCache, gamma: float) -> tuple[floa
     zeros = {k: np.zeros_like(p[k]) for k in ("c1", "c2", "c3", "ws") if k in p}
     return value, {**_layer1_grads(dg_inputs, q1, cache.conv), "V2": dp1.T @ q2,
                    "v3": np.sum(dq2 * cache.s2, axis=0), **zeros}
+
+
+def lecam_penalty(out_real: np.ndarray, out_fake: np.ndarray, anchor_real: float, anchor_fake: float,
+                  weight: float) -> tuple[float, tuple[np.ndarray, np.ndarray]]:
+    """LeCam regulariser (Tseng et al. 2021) on discriminator logits out_real (B,) and out_fake (B',):
+    weight * (mean (out_real - anchor_fake)^2 + mean (out_fake - anchor_real)^2), where the anchors
+    are moving averages of the mean logits, held constant here.
+
+    Returns the value and its gradients for out_real and out_fake.
+    """
+    to_fake, to_real = out_real - anchor_fake, out_fake - anchor_real
+    value = weight * float(np.mean(to_fake**2) + np.mean(to_real**2))
+    return value, (2 * weight * to_fake / len(out_real), 2 * weight * to_real / len(out_fake))
 
 
 def smoothness_penalty(W2: np.ndarray, weight: float) -> tuple[float, np.ndarray]:

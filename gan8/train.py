@@ -74,6 +74,10 @@ class TrainConfig:
                                     # fake (negative data augmentation, Sinha et al. 2021); needs ``others``
     pretrain_steps: int = 0         # the first this many steps train on every digit (needs ``others``), the rest
                                     # on the eights alone
+    lecam: float = 0.0              # weight of the LeCam regulariser (Tseng et al. 2021): D(real) is pulled to a
+                                    # moving average of D(fake) and D(fake) to one of D(real), so that the
+                                    # discriminator cannot grow overconfident on a small training set
+    lecam_decay: float = 0.99       # decay of those moving averages
     instance_noise: float = 0.0     # std of Gaussian noise added to every discriminator input, falling
                                     # linearly to 0 over the run
     log_every: int = 500
@@ -121,6 +125,8 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
                          f"{config.warp_elastic}, real_elastic {config.real_elastic}, sigma {config.elastic_sigma}")
     if not 0 <= config.real_elastic_p <= 1:
         raise ValueError(f"real_elastic_p is a share of images, in [0, 1]; got {config.real_elastic_p}")
+    if config.lecam < 0 or not 0 <= config.lecam_decay < 1:
+        raise ValueError(f"lecam needs a weight >= 0 and a decay in [0, 1); got {config.lecam}, {config.lecam_decay}")
     if config.negative_data < 0:
         raise ValueError(f"negative_data must be >= 0, got {config.negative_data}")
     if not 0 <= config.pretrain_steps < config.steps:
@@ -188,6 +194,7 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         return nets.translate_backward(dx, index)
 
     decay_start = int(config.lr_decay_from * config.steps)
+    anchor_real = anchor_fake = 0.0  # LeCam's moving averages of the discriminator's mean outputs
     for step in range(1, config.steps + 1):
         remaining = (config.steps - step) / config.steps
         noise_std = config.instance_noise * remaining
@@ -209,8 +216,16 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         out_real, cache_real = nets.discriminator_forward(d, x_real, config.leak, dropout(), config.mbstd_group, conv)
         out_fake, cache_fake = nets.discriminator_forward(d, x_fake, config.leak, dropout(), config.mbstd_group, conv)
         loss_d = float(np.mean(np.logaddexp(0, -out_real)) + np.mean(np.logaddexp(0, out_fake)))
-        grads_real, _ = nets.discriminator_backward(d, cache_real, -expit(-out_real) / B)
-        grads_fake, _ = nets.discriminator_backward(d, cache_fake, expit(out_fake) / B)
+        dout_real, dout_fake = -expit(-out_real) / B, expit(out_fake) / B
+        if config.lecam:
+            anchor_real = config.lecam_decay * anchor_real + (1 - config.lecam_decay) * float(out_real.mean())
+            anchor_fake = config.lecam_decay * anchor_fake + (1 - config.lecam_decay) * float(out_fake.mean())
+            lecam, (dlecam_real, dlecam_fake) = nets.lecam_penalty(out_real, out_fake, anchor_real, anchor_fake,
+                                                                   config.lecam)
+            loss_d += lecam
+            dout_real, dout_fake = dout_real + dlecam_real, dout_fake + dlecam_fake
+        grads_real, _ = nets.discriminator_backward(d, cache_real, dout_real)
+        grads_fake, _ = nets.discriminator_backward(d, cache_fake, dout_fake)
         r1, grads_r1 = nets.r1_penalty(d, cache_real, config.r1_gamma)
         grads_d = {k: grads_real[k] + grads_fake[k] + grads_r1[k] for k in d}
         if config.negative_data:  # other digits are fake too: + w softplus(D(negative))

@@ -395,6 +395,20 @@ def test_affine_table_geometry(matrix, expected):
             assert moved[r, c] == pytest.approx(by_hand, abs=1e-6)
 
 
+def test_lecam_penalty_by_hand_and_by_finite_differences():
+    value, (d_real, d_fake) = nets.lecam_penalty(np.array([3.0, 1.0]), np.array([-2.0]), anchor_real=2.0,
+                                                 anchor_fake=-1.0, weight=0.5)
+    assert value == pytest.approx(0.5 * ((16 + 4) / 2 + 16))       # (3 + 1)^2, (1 + 1)^2; (-2 - 2)^2
+    np.testing.assert_allclose(d_real, [0.5 * 2 * 4 / 2, 0.5 * 2 * 2 / 2])
+    np.testing.assert_allclose(d_fake, [0.5 * 2 * -4])
+    rng = np.random.default_rng(5)
+    real, fake = rng.standard_normal(6), rng.standard_normal(4)
+    _, (d_real, d_fake) = nets.lecam_penalty(real, fake, 0.7, -0.3, 0.2)
+    for array, analytic in ((real, d_real), (fake, d_fake)):
+        picks, numeric = _numeric_grad(lambda: nets.lecam_penalty(real, fake, 0.7, -0.3, 0.2)[0], array)
+        np.testing.assert_allclose(analytic[picks], numeric, rtol=1e-6, atol=1e-9)
+
+
 def test_elastic_displacement_has_the_asked_size_and_is_smooth():
     field = nets.elastic_displacement(np.random.default_rng(0), rms=1.5, sigma=4.0)
     assert field.shape == (2, 784)
