@@ -66,8 +66,10 @@ class TrainConfig:
     mode_seeking: float = 0.0       # weight of MSGAN's mode-seeking term on the generator's images
     mode_seeking_distance: str = "l1"  # its image distance: "l1" (MSGAN's) or "rms"
     mode_seeking_fade: bool = False  # its weight falls linearly to 0 over the run
-    mbstd_group: int = 0            # minibatch-std feature in the discriminator over groups of this many (0: none;
-                                    # 4 and 16 raised held-out recall to 0.80 and 0.83 but cost precision 0.04-0.06)
+    mbstd_group: int = 16           # minibatch-std feature in the discriminator over groups of this many (0: none);
+                                    # with the dense layer 1, 4 and 16 raised held-out recall to 0.80 and 0.83 but
+                                    # cost precision 0.04-0.06; with the convolution, 16 raised it from 0.758 to
+                                    # 0.784 and Z from -4.47 to -3.65 at the same precision
     d_dropout: float = 0.0          # dropout rate of the discriminator's hidden units, in every pass (0.3 cost
                                     # eight-rate 0.02 and held-out precision 0.03)
     negative_data: float = 0.0      # weight of a loss that shows the discriminator real digits other than 8 as
@@ -127,6 +129,10 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         raise ValueError(f"real_elastic_p is a share of images, in [0, 1]; got {config.real_elastic_p}")
     if config.lecam < 0 or not 0 <= config.lecam_decay < 1:
         raise ValueError(f"lecam needs a weight >= 0 and a decay in [0, 1); got {config.lecam}, {config.lecam_decay}")
+    mbstd_group = min(config.mbstd_group, config.batch)  # as in StyleGAN: a small batch is one group
+    if config.mbstd_group < 0 or (mbstd_group and config.batch % mbstd_group):
+        raise ValueError(f"mbstd_group must be 0 (none) or a size that divides the batch; got batch {config.batch}, "
+                         f"mbstd_group {config.mbstd_group}")
     if config.negative_data < 0:
         raise ValueError(f"negative_data must be >= 0, got {config.negative_data}")
     if not 0 <= config.pretrain_steps < config.steps:
@@ -213,8 +219,8 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         x_real, _ = augment(x_real)
         x_fake, _ = nets.generator_forward(g, rng.standard_normal((B, 10)).astype(np.float32))
         x_fake, _ = augment(x_fake)
-        out_real, cache_real = nets.discriminator_forward(d, x_real, config.leak, dropout(), config.mbstd_group, conv)
-        out_fake, cache_fake = nets.discriminator_forward(d, x_fake, config.leak, dropout(), config.mbstd_group, conv)
+        out_real, cache_real = nets.discriminator_forward(d, x_real, config.leak, dropout(), mbstd_group, conv)
+        out_fake, cache_fake = nets.discriminator_forward(d, x_fake, config.leak, dropout(), mbstd_group, conv)
         loss_d = float(np.mean(np.logaddexp(0, -out_real)) + np.mean(np.logaddexp(0, out_fake)))
         dout_real, dout_fake = -expit(-out_real) / B, expit(out_fake) / B
         if config.lecam:
@@ -230,7 +236,7 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         grads_d = {k: grads_real[k] + grads_fake[k] + grads_r1[k] for k in d}
         if config.negative_data:  # other digits are fake too: + w softplus(D(negative))
             x_neg, _ = augment(other[rng.integers(len(other), size=B)])
-            out_neg, cache_neg = nets.discriminator_forward(d, x_neg, config.leak, dropout(), config.mbstd_group, conv)
+            out_neg, cache_neg = nets.discriminator_forward(d, x_neg, config.leak, dropout(), mbstd_group, conv)
             loss_d += config.negative_data * float(np.mean(np.logaddexp(0, out_neg)))
             grads_neg, _ = nets.discriminator_backward(d, cache_neg, config.negative_data * expit(out_neg) / B)
             for k in d:
@@ -241,7 +247,7 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         z = rng.standard_normal((B, 10)).astype(np.float32)
         x_fake, cache_g = nets.generator_forward(g, z)
         x_aug, state = augment(x_fake)
-        out, cache = nets.discriminator_forward(d, x_aug, config.leak, dropout(), config.mbstd_group, conv)
+        out, cache = nets.discriminator_forward(d, x_aug, config.leak, dropout(), mbstd_group, conv)
         loss_g = float(np.mean(np.logaddexp(0, -out)))
         _, dx_aug = nets.discriminator_backward(d, cache, -expit(-out) / B, need_params=False)
         dx = augment_backward(dx_aug, state)

@@ -53,7 +53,7 @@ def test_every_training_option_changes_the_training():
     options = ({}, {"cutout": 8}, {"cutout": 8, "cutout_fade": True}, {"instance_noise": 0.1},
                {"mode_seeking": 0.1}, {"mode_seeking": 0.1, "mode_seeking_distance": "rms"},
                {"mode_seeking": 0.1, "mode_seeking_distance": "rms", "mode_seeking_fade": True},
-               {"d_dropout": 0.3}, {"mbstd_group": 4}, {"d_conv": (5, 3, 4)}, {"d_conv": (4, 2, 4)},
+               {"d_dropout": 0.3}, {"mbstd_group": 4}, {"mbstd_group": 0}, {"d_conv": (5, 3, 4)}, {"d_conv": (4, 2, 4)},
                {"d_conv": None}, {"warp_elastic": 1.0}, {"real_elastic": 1.0},
                {"real_elastic": 1.0, "real_elastic_p": 1.0}, {"warp_elastic": 1.0, "elastic_sigma": 2.0},
                {"lecam": 0.1}, {"lecam": 0.1, "lecam_decay": 0.5})
@@ -100,11 +100,14 @@ def test_pretraining_on_other_digits_changes_the_training_deterministically_and_
     ({"warp_elastic": -1.0}, r"elastic distortions need RMS >= 0 and sigma > 0 pixels, got warp_elastic -1.0"),
     ({"real_elastic": -0.5}, r"got warp_elastic 0.0, real_elastic -0.5, sigma 4.0"),
     ({"warp_elastic": 1.0, "elastic_sigma": 0.0}, r"real_elastic 0.0, sigma 0.0"),
+    ({"mbstd_group": -1}, r"mbstd_group must be 0 \(none\) or a size that divides the batch; got batch 8, "
+                          r"mbstd_group -1"),
+    ({"mbstd_group": 3}, r"got batch 8, mbstd_group 3"),
     ({"lecam": -0.1}, r"lecam needs a weight >= 0 and a decay in \[0, 1\); got -0.1, 0.99"),
     ({"lecam": 0.1, "lecam_decay": 1.0}, r"got 0.1, 1.0"),
     ({"real_elastic": 1.0, "real_elastic_p": 1.5}, r"real_elastic_p is a share of images, in \[0, 1\]; got 1.5"),
 ])
-def test_bad_elastic_and_lecam_options_are_refused(option, message):
+def test_bad_options_are_refused(option, message):
     config = dataclasses.replace(TrainConfig(), steps=5, batch=8, **option)
     with pytest.raises(ValueError, match=message):
         train(_tiny_images(), config, seed=0, log=None)
