@@ -1,7 +1,8 @@
 """Train the 10-128-784 generator on MNIST eights with a numpy GAN.
 
 Recipe (each piece measured; see gan8/assets/MODEL_CARD.md): a discriminator whose first layer is
-a convolution (local stroke detectors shared over the image), non-saturating loss, Adam with
+a convolution (local stroke detectors shared over the image) and which sees a minibatch-std feature
+(how alike the samples of a group are), non-saturating loss, Adam with
 beta1 = 0.5, R1 penalty on real images, DiffAugment-style translation (and, for half the images,
 a small affine warp) of real and fake images alike, a total-variation penalty on generated
 images, output bias initialised from the mean training image, a paper mask (pixels that no
