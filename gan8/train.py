@@ -178,9 +178,7 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         x = nets.translate(x, index)
         rows = pick = keep = None
         if config.warp_p:
-            rows = np.flatnonzero(rng.random(len(x)) < config.warp_p)
-            pick = rng.integers(1, len(warp_index), size=len(rows))
-            x[rows] = nets.warp(x[rows], warp_index[pick], warp_weight[pick])
+            rows, pick = warp_some(x, config.warp_p, warp_index, warp_weight)
         if config.cutout:
             keep = keep_masks[rng.integers(784, size=len(x))]
             keep[rng.random(len(x)) >= cutout_p] = 1.0
@@ -188,6 +186,14 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         if noise_std:  # additive, so its gradient is the identity
             x = x + rng.normal(0.0, noise_std, size=x.shape).astype(x.dtype)
         return x, (index, rows, pick, keep)
+
+    def warp_some(x, share, index, weight):
+        """Warp a random ``share`` of the images x in place, each by a random non-identity table of the
+        bank (index, weight); returns which rows and which tables, for the backward pass."""
+        rows = np.flatnonzero(rng.random(len(x)) < share)
+        pick = rng.integers(1, len(index), size=len(rows))
+        x[rows] = nets.warp(x[rows], index[pick], weight[pick])
+        return rows, pick
 
     def dropout():
         return nets.dropout_masks(rng, B, hidden, config.d_dropout) if config.d_dropout else None
@@ -214,9 +220,7 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         pool = every_digit if step <= config.pretrain_steps else real
         x_real = pool[rng.integers(len(pool), size=B)]
         if config.real_elastic:
-            rows = np.flatnonzero(rng.random(B) < config.real_elastic_p)
-            pick = rng.integers(1, len(real_index), size=len(rows))
-            x_real[rows] = nets.warp(x_real[rows], real_index[pick], real_weight[pick])
+            warp_some(x_real, config.real_elastic_p, real_index, real_weight)
         x_real, _ = augment(x_real)
         x_fake, _ = nets.generator_forward(g, rng.standard_normal((B, 10)).astype(np.float32))
         x_fake, _ = augment(x_fake)
