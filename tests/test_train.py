@@ -56,7 +56,7 @@ def test_every_training_option_changes_the_training():
                {"d_dropout": 0.3}, {"mbstd_group": 4}, {"mbstd_group": 0}, {"d_conv": (5, 3, 4)}, {"d_conv": (4, 2, 4)},
                {"d_conv": None}, {"warp_elastic": 1.0}, {"real_elastic": 1.0},
                {"real_elastic": 1.0, "real_elastic_p": 1.0}, {"warp_elastic": 1.0, "elastic_sigma": 2.0},
-               {"lecam": 0.1}, {"lecam": 0.1, "lecam_decay": 0.5})
+               {"lecam": 0.1}, {"lecam": 0.1, "lecam_decay": 0.5}, {"topk": 0.5})
     runs = [train(_tiny_images(), dataclasses.replace(base, **o), seed=5, log=None)[0].fingerprint for o in options]
     assert len(set(runs)) == len(options)
 
@@ -106,6 +106,7 @@ def test_pretraining_on_other_digits_changes_the_training_deterministically_and_
     ({"lecam": -0.1}, r"lecam needs a weight >= 0 and a decay in \[0, 1\); got -0.1, 0.99"),
     ({"lecam": 0.1, "lecam_decay": 1.0}, r"got 0.1, 1.0"),
     ({"real_elastic": 1.0, "real_elastic_p": 1.5}, r"real_elastic_p is a share of images, in \[0, 1\]; got 1.5"),
+    ({"topk": 0.0}, r"topk is a share of the generator's batch, in \(0, 1\]; got 0.0"),
 ])
 def test_bad_options_are_refused(option, message):
     config = dataclasses.replace(TrainConfig(), steps=5, batch=8, **option)
@@ -153,3 +154,34 @@ def test_generator_learns_a_fixed_target_with_adam():
         losses.append(float(np.mean((x - target) ** 2)))
         opt.step(p, nets.generator_backward(p, cache, 2 * (x - target) / x.size))
     assert losses[-1] < losses[0] / 100
+
+
+def test_feature_discriminator_changes_the_training_deterministically_and_needs_features():
+    from gan8.feature_disc import FrozenFeatures
+
+    rng = np.random.default_rng(2)
+    features = FrozenFeatures(W=(rng.standard_normal((784, 12)) * 0.05).astype(np.float32),
+                              b=np.zeros(12, np.float32))
+    base = dataclasses.replace(TrainConfig(), steps=30, batch=8, d_hidden=(16, 8), log_every=10)
+    plain, _ = train(_tiny_images(), base, seed=5, log=None, features=features)
+    config = dataclasses.replace(base, feature_d=1.0, feature_d_hidden=8)
+    a, b = (train(_tiny_images(), config, seed=5, log=None, features=features)[0] for _ in range(2))
+    lighter, _ = train(_tiny_images(), dataclasses.replace(config, feature_d=0.3), seed=5, log=None,
+                       features=features)
+    assert a.fingerprint == b.fingerprint
+    assert len({plain.fingerprint, a.fingerprint, lighter.fingerprint}) == 3
+    with pytest.raises(ValueError, match="got feature_d 1.0, features none"):
+        train(_tiny_images(), config, seed=5, log=None)
+    with pytest.raises(ValueError, match="feature_d must be >= 0"):
+        train(_tiny_images(), dataclasses.replace(base, feature_d=-1.0), seed=5, log=None, features=features)
+
+
+def test_top_k_gradient_keeps_the_best_share_of_the_batch():
+    from gan8.train import _top_k_gradient
+
+    out = np.array([0.5, -1.0, 2.0, 0.0])
+    full = -1 / (1 + np.exp(out)) / 4                    # d/dout of mean softplus(-out)
+    np.testing.assert_allclose(_top_k_gradient(out, 1.0), full)
+    half = _top_k_gradient(out, 0.5)                     # the two highest logits, 2.0 and 0.5, averaged
+    np.testing.assert_allclose(half, [-1 / (1 + np.exp(0.5)) / 2, 0, -1 / (1 + np.exp(2.0)) / 2, 0])
+    assert np.count_nonzero(_top_k_gradient(out, 0.01)) == 1   # at least one sample
