@@ -354,7 +354,8 @@ def train_command(out: Path, seed: int, steps: int | None, dry_run: bool) -> Non
     from .weights import save_weights
 
     config = TrainConfig()
-    images = load_digits().train_eights
+    digits = load_digits()
+    images = digits.train_eights
     if dry_run:
         config = dataclasses.replace(config, steps=steps or 20, batch=8, log_every=5)
         images = images[:16]
@@ -362,7 +363,8 @@ def train_command(out: Path, seed: int, steps: int | None, dry_run: bool) -> Non
         config = dataclasses.replace(config, steps=steps)
     print(f"training on {len(images)} eights, seed {seed}, {config.steps} steps")
     start = time.perf_counter()
-    generator, _ = train(images, config, seed)
+    features = feature_network(digits, config.feature_seed) if config.feature_d else None
+    generator, _ = train(images, config, seed, features=features)
     minutes = (time.perf_counter() - start) / 60
     save_weights(out, generator, training_minutes=f"{minutes:.1f}")
     print(f"wrote {out} (fingerprint {generator.fingerprint}, {minutes:.1f} min)")
