@@ -195,7 +195,6 @@ def _run_build_assets(args) -> None:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     save_reference_eights(args.out_dir / REFERENCE_FILE, digits)
     print(f"wrote {args.out_dir / REFERENCE_FILE} (400 training and 100 held-out eights)")
-    images = np.concatenate([digits.others, digits.train_eights])
-    labels = np.concatenate([digits.other_labels, np.full(len(digits.train_eights), 8)])
+    images, labels = digits.classifier_training_set()
     (args.out_dir / CLASSIFIER_FILE).write_bytes(train_classifier(images, labels, seed=args.seed).to_npz())
     print(f"wrote {args.out_dir / CLASSIFIER_FILE}")

@@ -39,6 +39,13 @@ class Digits:
     others: np.ndarray
     other_labels: np.ndarray
 
+    def classifier_training_set(self) -> tuple[np.ndarray, np.ndarray]:
+        """What digit classifiers learn from: the other digits and the training eights, never the held-out
+        ones. Returns images (4900, 28, 28) and labels (4900,)."""
+        images = np.concatenate([self.others, self.train_eights])
+        labels = np.concatenate([self.other_labels, np.full(len(self.train_eights), 8, dtype=self.other_labels.dtype)])
+        return images, labels
+
 
 def to_generator_convention(pixels: np.ndarray) -> np.ndarray:
     """MNIST rows (n, 784), 0-255, ink high -> images (n, 28, 28) float32, 1 = paper.

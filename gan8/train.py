@@ -327,9 +327,7 @@ def feature_network(digits, seed: int) -> feature_disc.FrozenFeatures:
     other digits and the training eights of ``digits`` (a ``gan8.data.Digits``; never the held-out eights)."""
     from .classifier import train_classifier
 
-    images = np.concatenate([digits.others, digits.train_eights])
-    labels = np.concatenate([digits.other_labels, np.full(len(digits.train_eights), 8)])
-    return feature_disc.FrozenFeatures.from_classifier(train_classifier(images, labels, seed=seed))
+    return feature_disc.FrozenFeatures.from_classifier(train_classifier(*digits.classifier_training_set(), seed=seed))
 
 
 def _top_k_gradient(out: np.ndarray, share: float) -> np.ndarray:

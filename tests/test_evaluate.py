@@ -40,6 +40,17 @@ def test_split_is_fixed_and_disjoint(digits):
     assert digits.train_eights[:, 0, 0].min() == 1.0 and digits.train_eights.mean() > 0.8
 
 
+def test_classifiers_learn_from_every_digit_but_the_held_out_eights(digits):
+    images, labels = digits.classifier_training_set()
+    assert images.shape == (4900, 28, 28) and labels.shape == (4900,)
+    np.testing.assert_array_equal(np.bincount(labels), [500] * 8 + [400, 500])
+    np.testing.assert_array_equal(images[labels == 8], digits.train_eights)
+    np.testing.assert_array_equal(images[labels != 8], digits.others)
+    np.testing.assert_array_equal(labels[labels != 8], digits.other_labels)
+    held_out = {row.tobytes() for row in digits.heldout_eights}
+    assert not any(row.tobytes() in held_out for row in images)
+
+
 def test_classifier_knows_eights(digits, classifier):
     assert np.mean(classifier.predict(digits.heldout_eights) == 8) > 0.85
     ones = digits.others[digits.other_labels == 1]
