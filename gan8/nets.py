@@ -20,7 +20,7 @@ from scipy.special import expit
 __all__ = ["init_generator", "init_discriminator", "generator_forward", "generator_backward",
            "discriminator_forward", "conv_table", "dropout_masks", "discriminator_backward", "r1_penalty",
            "lecam_penalty", "smoothness_penalty",
-           "total_variation", "mode_seeking",
+           "total_variation", "mode_seeking", "mmd_penalty", "real_loss",
            "translation_tables", "translate", "translate_backward", "cutout_masks", "cutout", "cutout_backward",
            "affine_table", "elastic_displacement", "warp_tables", "warp", "warp_backward",
            "params_to_generator", "generator_to_params"]
@@ -365,6 +365,54 @@ def mode_seeking(x: np.ndarray, z: np.ndarray, weight: float,
     grad[half:2 * half] = -grad[:half]
     value = -weight * float((d / distance_z).mean())
     return value, grad
+
+
+def mmd_penalty(x: np.ndarray, y: np.ndarray, weight: float, scales: tuple[float, ...] = (0.5, 1.0, 2.0),
+                bandwidth: float | None = None) -> tuple[float, np.ndarray]:
+    """weight * the unbiased squared MMD between generated images x (n, D) and real images y (m, D),
+    and its gradient for x (the real images are constants).
+
+    The kernel is a sum of Gaussians exp(-|a - b|^2 / (2 s^2)), one for each s^2 = scale *
+    ``bandwidth``; by default the bandwidth is the median squared distance between all n + m images
+    (the median heuristic, held constant in the gradient). An MMD term pulls the whole batch
+    towards the real distribution, covering modes the discriminator lets the generator drop
+    (MMD GAN, Li et al. 2017).
+    """
+    n, m = x.shape[0], y.shape[0]
+    if n < 2 or m < 2:
+        raise ValueError(f"mmd needs at least 2 images on each side, found {n} generated and {m} real")
+    xd, yd = x.astype(np.float64), y.astype(np.float64)
+    sq_x, sq_y = np.sum(xd * xd, axis=1), np.sum(yd * yd, axis=1)
+    d_xx = np.maximum(sq_x[:, None] + sq_x[None, :] - 2 * xd @ xd.T, 0.0)
+    d_xy = np.maximum(sq_x[:, None] + sq_y[None, :] - 2 * xd @ yd.T, 0.0)
+    d_yy = np.maximum(sq_y[:, None] + sq_y[None, :] - 2 * yd @ yd.T, 0.0)
+    if bandwidth is None:
+        pooled = np.concatenate([d_xx[np.triu_indices(n, 1)], d_xy.ravel(), d_yy[np.triu_indices(m, 1)]])
+        bandwidth = float(np.median(pooled)) or 1.0
+    median = bandwidth
+    k_xx, k_xy, k_yy = (sum(np.exp(-d / (2 * s * median)) for s in scales) for d in (d_xx, d_xy, d_yy))
+    # dk/da for a Gaussian of width s^2: -k (a - b) / s^2; the sum over scales weights each term.
+    w_xx = sum(np.exp(-d_xx / (2 * s * median)) / (s * median) for s in scales)
+    w_xy = sum(np.exp(-d_xy / (2 * s * median)) / (s * median) for s in scales)
+    np.fill_diagonal(k_xx, 0.0)
+    np.fill_diagonal(w_xx, 0.0)
+    np.fill_diagonal(k_yy, 0.0)
+    value = k_xx.sum() / (n * (n - 1)) - 2 * k_xy.mean() + k_yy.sum() / (m * (m - 1))
+    grad_xx = -(w_xx.sum(axis=1)[:, None] * xd - w_xx @ xd) * (2 / (n * (n - 1)))
+    grad_xy = (w_xy.sum(axis=1)[:, None] * xd - w_xy @ yd) * (2 / (n * m))
+    return weight * float(value), (weight * (grad_xx + grad_xy)).astype(x.dtype)
+
+
+def real_loss(out: np.ndarray, target: float = 1.0) -> tuple[float, np.ndarray]:
+    """The discriminator's mean cross-entropy on real logits out (B,) against the label ``target``
+    (1: the plain non-saturating loss; 0.9: one-sided label smoothing, Salimans et al. 2016):
+    mean of target * softplus(-out) + (1 - target) * softplus(out), and its gradient for out."""
+    if not 0.5 < target <= 1.0:
+        raise ValueError(f"the real label must be in (0.5, 1], found {target}")
+    value = float(np.mean(target * np.logaddexp(0, -out) + (1 - target) * np.logaddexp(0, out)))
+    # target * (-expit(-out)) + (1 - target) * expit(out), written so that target 1 is bit for bit
+    # the plain loss's -expit(-out)
+    return value, (target * -expit(-out) + (1 - target) * expit(out)) / len(out)
 
 
 def _differences_adjoint(g0: np.ndarray, g1: np.ndarray) -> np.ndarray:

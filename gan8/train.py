@@ -91,6 +91,9 @@ class TrainConfig:
     feature_seed: int = 1           # seed of that classifier (the evaluation's classifier has seed 0)
     instance_noise: float = 0.0     # std of Gaussian noise added to every discriminator input, falling
                                     # linearly to 0 over the run
+    real_label: float = 1.0         # the discriminator's target for real images (0.9: one-sided label smoothing)
+    mmd: float = 0.0                # weight, in the generator's loss, of the squared MMD (Gaussian kernels at
+                                    # the median distance) between its batch and a batch of training eights
     log_every: int = 500
 
 
@@ -156,6 +159,9 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
     if config.feature_d < 0 or (config.feature_d and features is None):
         raise ValueError(f"feature_d must be >= 0 and, when > 0, comes with the frozen features of a classifier; "
                          f"got feature_d {config.feature_d}, features {'none' if features is None else 'given'}")
+    if not 0.5 < config.real_label <= 1 or config.mmd < 0:
+        raise ValueError(f"real_label must be in (0.5, 1] and mmd >= 0; got real_label {config.real_label}, "
+                         f"mmd {config.mmd}")
     needs_others = config.negative_data or config.pretrain_steps
     if needs_others and (others is None or len(others) == 0):
         option = "negative_data" if config.negative_data else "pretrain_steps"
@@ -246,8 +252,9 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         x_fake, _ = augment(x_fake)
         out_real, cache_real = nets.discriminator_forward(d, x_real, config.leak, dropout(), mbstd_group, conv)
         out_fake, cache_fake = nets.discriminator_forward(d, x_fake, config.leak, dropout(), mbstd_group, conv)
-        loss_d = float(np.mean(np.logaddexp(0, -out_real)) + np.mean(np.logaddexp(0, out_fake)))
-        dout_real, dout_fake = -expit(-out_real) / B, expit(out_fake) / B
+        loss_real, dout_real = nets.real_loss(out_real, config.real_label)
+        loss_d = loss_real + float(np.mean(np.logaddexp(0, out_fake)))
+        dout_fake = expit(out_fake) / B
         if config.lecam:
             anchor_real = config.lecam_decay * anchor_real + (1 - config.lecam_decay) * float(out_real.mean())
             anchor_fake = config.lecam_decay * anchor_fake + (1 - config.lecam_decay) * float(out_fake.mean())
@@ -287,6 +294,8 @@ def train(images: np.ndarray, config: TrainConfig, seed: int,
         dx = augment_backward(dx_aug, state)
         if config.tv:
             dx += nets.total_variation(x_fake, config.tv)[1]
+        if config.mmd:
+            dx += nets.mmd_penalty(x_fake, real[rng.integers(len(real), size=B)], config.mmd)[1]
         if mode_seeking:
             dx += nets.mode_seeking(x_fake, z, mode_seeking, config.mode_seeking_distance)[1]
         grads_g = nets.generator_backward(g, cache_g, dx)

@@ -38,7 +38,7 @@ def test_dry_run_writes_loadable_weights(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize("options", [{}, {"d_conv": None}, {"cutout": 8, "cutout_p": 0.5, "cutout_fade": True,
                                                 "instance_noise": 0.1, "d_dropout": 0.3, "mbstd_group": 4,
                                                 "d_conv": (5, 3, 4), "lecam": 0.1, "warp_elastic": 1.0,
-                                                "real_elastic": 1.0}])
+                                                "real_elastic": 1.0, "real_label": 0.9, "mmd": 1.0}])
 def test_training_is_deterministic_for_a_seed(options):
     config = dataclasses.replace(TrainConfig(), steps=30, batch=8, d_hidden=(16, 8), log_every=10, **options)
     a, history_a = train(_tiny_images(), config, seed=5, log=None)
@@ -56,7 +56,8 @@ def test_every_training_option_changes_the_training():
                {"d_dropout": 0.3}, {"mbstd_group": 4}, {"mbstd_group": 0}, {"d_conv": (5, 3, 4)}, {"d_conv": (4, 2, 4)},
                {"d_conv": None}, {"warp_elastic": 1.0}, {"real_elastic": 1.0},
                {"real_elastic": 1.0, "real_elastic_p": 1.0}, {"warp_elastic": 1.0, "elastic_sigma": 2.0},
-               {"lecam": 0.1}, {"lecam": 0.1, "lecam_decay": 0.5}, {"topk": 0.5})
+               {"lecam": 0.1}, {"lecam": 0.1, "lecam_decay": 0.5}, {"topk": 0.5}, {"real_label": 0.9},
+               {"mmd": 1.0}, {"mmd": 3.0})
     runs = [train(_tiny_images(), dataclasses.replace(base, **o), seed=5, log=None)[0].fingerprint for o in options]
     assert len(set(runs)) == len(options)
 
@@ -107,6 +108,8 @@ def test_pretraining_on_other_digits_changes_the_training_deterministically_and_
     ({"lecam": 0.1, "lecam_decay": 1.0}, r"got 0.1, 1.0"),
     ({"real_elastic": 1.0, "real_elastic_p": 1.5}, r"real_elastic_p is a share of images, in \[0, 1\]; got 1.5"),
     ({"topk": 0.0}, r"topk is a share of the generator's batch, in \(0, 1\]; got 0.0"),
+    ({"real_label": 0.4}, r"real_label must be in \(0.5, 1\] and mmd >= 0; got real_label 0.4, mmd 0.0"),
+    ({"mmd": -1.0}, r"got real_label 1.0, mmd -1.0"),
 ])
 def test_bad_options_are_refused(option, message):
     config = dataclasses.replace(TrainConfig(), steps=5, batch=8, **option)
