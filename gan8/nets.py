@@ -389,11 +389,17 @@ def mmd_penalty(x: np.ndarray, y: np.ndarray, weight: float, scales: tuple[float
     if bandwidth is None:
         pooled = np.concatenate([d_xx[np.triu_indices(n, 1)], d_xy.ravel(), d_yy[np.triu_indices(m, 1)]])
         bandwidth = float(np.median(pooled)) or 1.0
-    median = bandwidth
-    k_xx, k_xy, k_yy = (sum(np.exp(-d / (2 * s * median)) for s in scales) for d in (d_xx, d_xy, d_yy))
-    # dk/da for a Gaussian of width s^2: -k (a - b) / s^2; the sum over scales weights each term.
-    w_xx = sum(np.exp(-d_xx / (2 * s * median)) / (s * median) for s in scales)
-    w_xy = sum(np.exp(-d_xy / (2 * s * median)) / (s * median) for s in scales)
+    widths = [s * bandwidth for s in scales]
+    k_xx, k_xy, k_yy = np.zeros_like(d_xx), np.zeros_like(d_xy), np.zeros_like(d_yy)
+    w_xx, w_xy = np.zeros_like(d_xx), np.zeros_like(d_xy)
+    for width in widths:
+        # dk/da for a Gaussian of width s^2: -k (a - b) / s^2, so each scale's kernel is weighted by 1 / s^2.
+        e_xx, e_xy = np.exp(-d_xx / (2 * width)), np.exp(-d_xy / (2 * width))
+        k_xx += e_xx
+        k_xy += e_xy
+        k_yy += np.exp(-d_yy / (2 * width))
+        w_xx += e_xx / width
+        w_xy += e_xy / width
     np.fill_diagonal(k_xx, 0.0)
     np.fill_diagonal(w_xx, 0.0)
     np.fill_diagonal(k_yy, 0.0)
